@@ -1,0 +1,1 @@
+"""Audit: what every request decided, stored off the request path, and the metrics operators watch."""

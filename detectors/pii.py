@@ -1,0 +1,105 @@
+"""The PII detector: Presidio's analyzer over pattern recognizers, with NER when a spaCy model is named."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Sequence
+
+from detectors.base import DetectorError, Finding
+
+log = logging.getLogger("guardgate.detectors.pii")
+
+# Entities Presidio finds only through a spaCy NER model; with the blank pipeline they never fire.
+NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME", "GPE"})
+
+
+def _make_tldextract_offline() -> None:
+    """Presidio's e-mail and URL validators call tldextract, which would try to download the suffix list."""
+    import tldextract
+    import tldextract.tldextract as impl
+
+    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    impl.TLD_EXTRACTOR = offline
+    tldextract.extract = offline
+
+
+class PresidioPool:
+    """Builds one `AnalyzerEngine` per (language, spaCy model) and shares it between rules and reloads."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, str | None], object] = {}
+        self._lock = threading.Lock()
+
+    def analyzer(self, language: str, nlp_model: str | None):  # -> presidio_analyzer.AnalyzerEngine
+        key = (language, nlp_model)
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = self._build(language, nlp_model)
+            return self._engines[key]
+
+    def supported_entities(self, language: str, nlp_model: str | None) -> list[str]:
+        return sorted(self.analyzer(language, nlp_model).get_supported_entities(language=language))
+
+    @staticmethod
+    def _build(language: str, nlp_model: str | None):
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+        from detectors.recognizers import CUSTOM_RECOGNIZERS
+
+        _make_tldextract_offline()
+        if nlp_model:
+            try:
+                nlp = spacy.load(nlp_model)
+            except OSError as exc:
+                raise DetectorError(f"spaCy model {nlp_model!r} is not installed: pip install it, "
+                                    f"or remove nlp_model to use pattern recognizers only") from exc
+            log.info("PII: Presidio with spaCy model %s (NER on) for language %s", nlp_model, language)
+        else:
+            nlp = spacy.blank(language)
+            log.info("PII: Presidio with a blank spaCy pipeline (pattern recognizers only, no NER) for language %s",
+                     language)
+        engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp_model or f"blank:{language}"}])
+        engine.nlp = {language: nlp}
+        registry = RecognizerRegistry(supported_languages=[language])
+        registry.load_predefined_recognizers(languages=[language], nlp_engine=engine)
+        for factory in CUSTOM_RECOGNIZERS:
+            recognizer = factory()
+            if recognizer.supported_language == language:
+                registry.add_recognizer(recognizer)
+        return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[language])
+
+
+class PiiDetector:
+    """One pii rule's view of a shared analyzer: its entities, threshold, allow-list and size cap."""
+
+    name = "pii"
+
+    def __init__(self, analyzer, entities: Sequence[str], threshold: float, language: str,
+                 allow_list: Sequence[str] = (), max_chars: int = 100_000) -> None:
+        from presidio_analyzer import __version__ as presidio_version  # type: ignore[attr-defined]
+
+        self.version = f"presidio-{presidio_version}"
+        self._analyzer = analyzer
+        self._entities = list(entities)
+        self._threshold = threshold
+        self._language = language
+        self._allow_list = list(allow_list)
+        self._max_chars = max_chars
+
+    def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
+        return [self._detect(t) for t in texts]
+
+    def _detect(self, text: str) -> list[Finding]:
+        if len(text) > self._max_chars:
+            raise DetectorError(f"text of {len(text)} characters exceeds this rule's max_chars ({self._max_chars})")
+        if not text:
+            return []
+        results = self._analyzer.analyze(
+            text=text, language=self._language, entities=self._entities,
+            score_threshold=self._threshold, allow_list=self._allow_list or None,
+        )
+        return [Finding(entity_type=r.entity_type, start=r.start, end=r.end, score=float(r.score), detector=self.name)
+                for r in results]

@@ -1,0 +1,1 @@
+"""The HTTP side of guardgate: the OpenAI-compatible app, the upstream client and streaming."""

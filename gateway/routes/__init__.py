@@ -1,0 +1,1 @@
+"""Route handlers: each one only calls the pipeline."""

@@ -1,0 +1,1 @@
+"""Policies: the YAML schema, loading and compiling it, and evaluating a stage."""

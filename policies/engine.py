@@ -1,0 +1,84 @@
+"""Evaluates one stage of a compiled policy: the only place where `on_error` is applied."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable, Sequence
+
+from detectors import Detector, DetectorError, Finding
+from detectors.executor import DetectorExecutor
+from policies.compiled import CompiledPolicy, CompiledRule
+from policies.redaction import Redactor
+from policies.schema import StageName
+from policies.verdict import RuleError, RuleFinding, Verdict, decide
+
+DetectorTimer = Callable[[str, str, float], None]
+"""Called with (detector, rule id, seconds) after each detector call, for metrics."""
+
+
+class PolicyEngine:
+    """Runs a stage's rules concurrently over a batch of texts and folds their findings into verdicts."""
+
+    def __init__(self, executor: DetectorExecutor, redactor: Redactor, on_timing: DetectorTimer | None = None) -> None:
+        self._executor = executor
+        self._redactor = redactor
+        self._on_timing = on_timing
+
+    async def evaluate(self, policy: CompiledPolicy, stage: StageName, texts: Sequence[str]) -> list[Verdict]:
+        """One verdict per text. Never raises for a detector failure: `on_error` turns it into a decision."""
+        rules = policy.stage_rules(stage)
+        if not rules or not texts:
+            return [Verdict(decision="allow", text=t) for t in texts]
+        outcomes = await asyncio.gather(*(self._run_rule(rule, texts) for rule in rules))
+        verdicts = []
+        for i, text in enumerate(texts):
+            findings: list[RuleFinding] = []
+            errors: list[RuleError] = []
+            for rule, outcome in zip(rules, outcomes):
+                if isinstance(outcome, RuleError):
+                    errors.append(outcome)
+                else:
+                    findings.extend(_tag(rule, f) for f in outcome[i])
+            verdicts.append(self._fold(policy, rules, text, tuple(findings), tuple(errors)))
+        return verdicts
+
+    async def _run_rule(self, rule: CompiledRule, texts: Sequence[str]) -> list[list[Finding]] | RuleError:
+        detector: Detector = rule.detector
+        started = time.perf_counter()
+        try:
+            result = await self._executor.run(lambda: detector.detect_batch(texts), rule.spec.timeout_ms / 1000)
+            if len(result) != len(texts):
+                raise DetectorError(f"returned {len(result)} results for {len(texts)} texts")
+            return result
+        except TimeoutError:
+            return RuleError(rule=rule.spec.id, detector=detector.name, outcome=rule.spec.on_error,
+                             reason=f"timed out after {rule.spec.timeout_ms} ms")
+        except Exception as exc:  # noqa: BLE001 - any failure is a detector error; on_error decides
+            return RuleError(rule=rule.spec.id, detector=detector.name, outcome=rule.spec.on_error,
+                             reason=f"{type(exc).__name__}: {exc}")
+        finally:
+            if self._on_timing:
+                self._on_timing(detector.name, rule.spec.id, time.perf_counter() - started)
+
+    def _fold(self, policy: CompiledPolicy, rules: Sequence[CompiledRule], text: str, findings: tuple[RuleFinding, ...],
+              errors: tuple[RuleError, ...]) -> Verdict:
+        decision = decide(findings, errors)
+        if decision == "block":
+            blocker = _first_blocking_rule(rules, findings, errors)
+            return Verdict(decision="block", text=text, findings=findings, errors=errors,
+                           blocked_by=blocker.spec.id, message=blocker.spec.message)
+        redacted = self._redactor.apply(text, findings, policy.masks) if decision == "redact" else text
+        return Verdict(decision=decision, text=redacted, findings=findings, errors=errors)
+
+
+def _tag(rule: CompiledRule, f: Finding) -> RuleFinding:
+    return RuleFinding(type=f.entity_type, start=f.start, end=f.end, score=round(f.score, 4),
+                       detector=f.detector, rule=rule.spec.id, action=rule.spec.action)
+
+
+def _first_blocking_rule(rules: Sequence[CompiledRule], findings: tuple[RuleFinding, ...],
+                         errors: tuple[RuleError, ...]) -> CompiledRule:
+    """The first rule in policy order that blocked, so the error code is stable across runs."""
+    blocking = {f.rule for f in findings if f.action == "block"} | {e.rule for e in errors if e.outcome == "block"}
+    return next(r for r in rules if r.spec.id in blocking)

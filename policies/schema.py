@@ -1,0 +1,90 @@
+"""The policy file's typed schema, version 1.
+
+Policy files are strict on purpose: unknown keys are refused, every key has one
+spelling, and a rule's options depend on its `detector` (a tagged union), so a
+typo is an error at load time rather than a rule that silently never fires.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+Action = Literal["allow", "monitor", "redact", "mask", "hash", "block"]
+OnError = Literal["block", "allow"]
+StageName = Literal["input", "output"]
+
+RuleId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="Unique rule id, used in audit rows, metrics and error codes.")]
+Score = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base for policy structs: a misspelt key must fail loudly, never be ignored."""
+
+
+class MaskOptions(_Strict):
+    char: Annotated[str, msgspec.Meta(min_length=1, max_length=1)] = "*"
+    keep_last: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class _RuleBase(_Strict):
+    id: RuleId
+    action: Action
+    message: str = "This content was blocked by the gateway's policy."
+    on_error: OnError = "block"
+    timeout_ms: Annotated[int, msgspec.Meta(gt=0, le=60_000)] = 2_000
+    mask: MaskOptions = MaskOptions()
+
+
+class PiiRule(_RuleBase, tag_field="detector", tag="pii"):
+    """Presidio analyzer over pattern recognizers, plus NER when `nlp_model` names a spaCy model."""
+
+    entities: Annotated[list[str], msgspec.Meta(min_length=1)]
+    threshold: Score = 0.5
+    language: str = "en"
+    allow_list: list[str] = []
+    nlp_model: str | None = None
+    max_chars: Annotated[int, msgspec.Meta(gt=0)] = 100_000
+
+
+Rule = Union[PiiRule]
+
+
+class Stage(_Strict):
+    rules: list[Rule] = []
+
+
+class TemperatureRange(_Strict):
+    min: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
+    max: Annotated[float, msgspec.Meta(ge=0.0)] = 2.0
+
+
+class Limits(_Strict):
+    """Generation-parameter limits. `on_violation: clamp` rewrites the request; `reject` answers 400."""
+
+    on_violation: Literal["clamp", "reject"] = "reject"
+    max_tokens: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    temperature: TemperatureRange | None = None
+    n: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    models: list[str] | None = None
+
+
+class Policy(_Strict):
+    version: Literal[1]
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    description: str = ""
+    limits: Limits = Limits()
+    input: Stage = Stage()
+    output: Stage = Stage()
+
+    def stage(self, name: StageName) -> Stage:
+        return self.input if name == "input" else self.output
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a policy file, for editors with a YAML language server."""
+    schema = msgspec.json.schema(Policy)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "guardgate policy, version 1"
+    return schema
