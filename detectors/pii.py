@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
 from typing import Sequence
@@ -79,9 +80,7 @@ class PiiDetector:
 
     def __init__(self, analyzer, entities: Sequence[str], threshold: float, language: str,
                  allow_list: Sequence[str] = (), max_chars: int = 100_000) -> None:
-        from presidio_analyzer import __version__ as presidio_version  # type: ignore[attr-defined]
-
-        self.version = f"presidio-{presidio_version}"
+        self.version = f"presidio-{importlib.metadata.version('presidio-analyzer')}"
         self._analyzer = analyzer
         self._entities = list(entities)
         self._threshold = threshold
