@@ -1,0 +1,6 @@
+"""Fixtures live in tests/fixtures/, one module per real service; they start once per session."""
+
+pytest_plugins = [
+    "tests.fixtures.vllm",
+    "tests.fixtures.databases",
+]
