@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Callable, Sequence
 
+from msgspec.structs import replace
+
 from detectors import Detector, DetectorError, Finding
 from detectors.executor import DetectorExecutor
 from policies.compiled import CompiledPolicy, CompiledRule
@@ -29,7 +31,7 @@ class PolicyEngine:
         """One verdict per text. Never raises for a detector failure: `on_error` turns it into a decision."""
         rules = policy.stage_rules(stage)
         if not rules or not texts:
-            return [Verdict(decision="allow", text=t) for t in texts]
+            return [Verdict(decision="allow", text=t, audit_text=t) for t in texts]
         outcomes = await asyncio.gather(*(self._run_rule(rule, texts) for rule in rules))
         verdicts = []
         for i, text in enumerate(texts):
@@ -64,12 +66,13 @@ class PolicyEngine:
     def _fold(self, policy: CompiledPolicy, rules: Sequence[CompiledRule], text: str, findings: tuple[RuleFinding, ...],
               errors: tuple[RuleError, ...]) -> Verdict:
         decision = decide(findings, errors)
+        audit_text = self._redactor.apply(text, [replace(f, action="redact") for f in findings], policy.masks)
         if decision == "block":
             blocker = _first_blocking_rule(rules, findings, errors)
-            return Verdict(decision="block", text=text, findings=findings, errors=errors,
+            return Verdict(decision="block", text=text, audit_text=audit_text, findings=findings, errors=errors,
                            blocked_by=blocker.spec.id, message=blocker.spec.message)
         redacted = self._redactor.apply(text, findings, policy.masks) if decision == "redact" else text
-        return Verdict(decision=decision, text=redacted, findings=findings, errors=errors)
+        return Verdict(decision=decision, text=redacted, audit_text=audit_text, findings=findings, errors=errors)
 
 
 def _tag(rule: CompiledRule, f: Finding) -> RuleFinding:

@@ -37,7 +37,7 @@ class _RuleBase(_Strict):
     mask: MaskOptions = MaskOptions()
 
 
-class PiiRule(_RuleBase, tag_field="detector", tag="pii"):
+class PiiRule(_RuleBase, tag_field="detector", tag="pii", kw_only=True):
     """Presidio analyzer over pattern recognizers, plus NER when `nlp_model` names a spaCy model."""
 
     entities: Annotated[list[str], msgspec.Meta(min_length=1)]

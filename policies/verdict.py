@@ -41,11 +41,14 @@ class Verdict(msgspec.Struct, frozen=True):
 
     `text` is the text to forward: redacted where a rule transformed it, the
     original where nothing did. When `decision` is "block", `blocked_by` names
-    the rule and `message` is that rule's message.
+    the rule and `message` is that rule's message. `audit_text` has every
+    finding's span replaced by its type, whatever the action: it is what the
+    audit log may store, since monitored and blocked spans must not rest raw.
     """
 
     decision: Decision
     text: str
+    audit_text: str
     findings: tuple[RuleFinding, ...] = ()
     errors: tuple[RuleError, ...] = ()
     blocked_by: str | None = None

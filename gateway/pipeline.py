@@ -1,0 +1,132 @@
+"""The one place a request's decisions are made: model and limits, input stage, output stage, audit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from audit.metrics import GatewayMetrics
+from audit.store import AuditStore
+from gateway.backend import Upstream
+from gateway.errors import GatewayError, InvalidRequest, ModelNotFound, PolicyViolation
+from gateway.exchange import Exchange, key_id
+from gateway.limits import apply_limits
+from gateway.protocol import ChatRequest, CompletionRequest, decode_json_object
+from gateway.texts import SlotSet, chat_input, completion_input
+from policies.engine import PolicyEngine
+from policies.live import LivePolicy
+from policies.schema import StageName
+from policies.verdict import Verdict
+
+log = logging.getLogger("guardgate.pipeline")
+
+
+class Pipeline:
+    """Built once in the lifespan; handlers call `begin`, `admit`, `screen` and `finish` in that order."""
+
+    def __init__(self, *, policy: LivePolicy, engine: PolicyEngine, upstream: Upstream, audit: AuditStore,
+                 metrics: GatewayMetrics) -> None:
+        self.policy = policy
+        self.engine = engine
+        self.upstream = upstream
+        self.audit = audit
+        self.metrics = metrics
+
+    def begin(self, route: str, authorization: str | None, request_id: str) -> Exchange:
+        return Exchange(route=route, policy=self.policy.current, client_key_id=key_id(authorization),
+                        request_id=request_id)
+
+    async def admit(self, ex: Exchange, raw: bytes, chat: bool) -> dict[str, Any]:
+        """Decode and check the request; returns the body to forward, with limits and redactions applied."""
+        body = _decode(raw, ChatRequest if chat else CompletionRequest)
+        ex.model = body["model"]
+        ex.stream = bool(body.get("stream"))
+        await self._check_model(ex, body["model"])
+        ex.limit_events.extend(apply_limits(ex.policy.policy.limits, body, chat))
+        slots = chat_input(body) if chat else completion_input(body)
+        verdicts = await self.screen(ex, "input", slots)
+        blocked = next((v for v in verdicts if v.blocked), None)
+        if blocked:
+            ex.blocked_by = blocked.blocked_by
+            raise PolicyViolation(blocked.message or "Blocked by policy.", code=blocked.blocked_by)
+        return body
+
+    async def screen(self, ex: Exchange, stage: StageName, slots: SlotSet) -> list[Verdict]:
+        """Evaluate a stage over every slot, record it on the exchange, and write redactions back."""
+        verdicts = await self.engine.evaluate(ex.policy, stage, [s.text for s in slots.slots])
+        items = [s.item for s in slots.slots]
+        if stage == "input":
+            ex.input_verdicts, ex.input_items = verdicts, items
+        else:
+            ex.output_verdicts.extend(verdicts)
+            ex.output_items.extend(items)
+        self._count(stage, verdicts)
+        slots.write_back([v.text for v in verdicts])  # a blocked slot keeps its text: its owner is replaced whole
+        return verdicts
+
+    async def allowed_models(self, ex: Exchange | None = None) -> list[str]:
+        allow = (ex.policy if ex else self.policy.current).policy.limits.models
+        served = await self.upstream.models()
+        return [m for m in served if allow is None or m in allow]
+
+    async def _check_model(self, ex: Exchange, model: str) -> None:
+        allow = ex.policy.policy.limits.models
+        if allow is not None and model not in allow:
+            raise ModelNotFound(model, list(allow))
+        try:
+            served = await self.upstream.models()
+        except GatewayError:
+            return  # the backend will judge the model itself; its error passes through
+        if model not in served:
+            raise ModelNotFound(model, [m for m in served if allow is None or m in allow])
+
+    def _count(self, stage: StageName, verdicts: list[Verdict]) -> None:
+        m = self.metrics
+        for v in verdicts:
+            for f in v.findings:
+                m.decisions.labels(stage, f.rule, f.action).inc()
+                if f.detector == "pii":
+                    m.pii_entities.labels(stage, f.type).inc()
+            for e in v.errors:
+                m.decisions.labels(stage, e.rule, f"error:{e.outcome}").inc()
+                m.policy_errors.labels(stage, e.rule, e.outcome).inc()
+                log.warning("rule %s failed on %s (%s): on_error=%s", e.rule, stage, e.reason, e.outcome)
+
+    async def finish(self, ex: Exchange, status: int) -> None:
+        """Metrics and the audit record; never raises into the response path."""
+        m = self.metrics
+        model = ex.model if ex.model is not None else "-"
+        m.requests.labels(ex.route, model, str(status)).inc()
+        total = ex.elapsed()
+        m.gateway_seconds.labels(ex.route).observe(max(total - ex.upstream_seconds, 0.0))
+        if ex.upstream_seconds:
+            m.upstream_seconds.labels(ex.route, model).observe(ex.upstream_seconds)
+        if ex.first_byte_seconds is not None:
+            m.ttft_seconds.labels(ex.route, model).observe(ex.first_byte_seconds)
+        for event in ex.limit_events:
+            m.decisions.labels("input", event.rule, event.action).inc()
+        try:
+            await self.audit.submit(ex.record(status))
+        except Exception:  # noqa: BLE001 - the store counts its own failures; a response must not fail on them
+            log.exception("audit submit failed for request %s", ex.request_id)
+
+
+def _decode(raw: bytes, view: type[ChatRequest] | type[CompletionRequest]) -> dict[str, Any]:
+    try:
+        body = decode_json_object(raw)
+    except (msgspec.DecodeError, TypeError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}", code="invalid_json") from exc
+    try:
+        msgspec.convert(body, view)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"Invalid request: {exc}", param=_param(str(exc)), code="invalid_value") from exc
+    return body
+
+
+def _param(message: str) -> str | None:
+    """msgspec says "... - at `$.messages[0].role`"; OpenAI's `param` is that path without `$.`."""
+    if "at `$." in message:
+        return message.rsplit("at `$.", 1)[1].rstrip("`")
+    return None

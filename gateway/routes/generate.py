@@ -1,0 +1,90 @@
+"""POST /v1/chat/completions and /v1/completions: admit, forward, screen, answer."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, TypeVar
+
+import anyio
+import msgspec
+from litestar import Request, Response, post
+from litestar.exceptions import RequestEntityTooLarge
+from litestar.response import Stream
+
+from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
+from gateway.exchange import Exchange
+from gateway.pipeline import Pipeline
+from gateway.relay import relay
+from gateway.streaming import StreamRelay
+
+T = TypeVar("T")
+JSON = "application/json"
+
+
+@post("/v1/chat/completions", status_code=200)
+async def chat_completions(request: Request, pipeline: Pipeline) -> Response[Any]:
+    return await _generate(request, pipeline, "/v1/chat/completions", chat=True)
+
+
+@post("/v1/completions", status_code=200)
+async def completions(request: Request, pipeline: Pipeline) -> Response[Any]:
+    return await _generate(request, pipeline, "/v1/completions", chat=False)
+
+
+async def _generate(request: Request, pipeline: Pipeline, route: str, chat: bool) -> Response[Any]:
+    ex = pipeline.begin(route, request.headers.get("authorization"), request.scope["state"]["request_id"])
+    try:
+        try:
+            raw = await request.body()
+        except RequestEntityTooLarge as exc:
+            raise PayloadTooLarge(f"The request body is larger than this gateway accepts "
+                                  f"({request.app.request_max_body_size} bytes).", code="request_too_large") from exc
+        body = await pipeline.admit(ex, raw, chat)
+        if ex.stream:
+            return await _open_stream(request, pipeline, ex, route, body, chat)
+        status, content = await _until_disconnect(request, relay(pipeline, ex, route, body, chat))
+    except GatewayError as exc:
+        ex.error = ex.error or exc.message
+        await pipeline.finish(ex, exc.status)
+        raise
+    await pipeline.finish(ex, status)
+    return Response(content, status_code=status, media_type=JSON)
+
+
+async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route: str, body: dict[str, Any],
+                       chat: bool) -> Response[Any]:
+    response = await pipeline.upstream.open_stream(route, msgspec.json.encode(body))
+    if response.status_code != 200:
+        try:
+            content = await response.aread()
+        finally:
+            await response.aclose()
+        if response.status_code >= 500:
+            raise UpstreamError(f"The backend failed with HTTP {response.status_code}.")
+        ex.error = f"backend answered {response.status_code}"
+        await pipeline.finish(ex, response.status_code)
+        return Response(content, status_code=response.status_code, media_type=JSON)
+    stream = StreamRelay(pipeline, ex, response, chat)
+    return Stream(stream.events(), media_type="text/event-stream",
+                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Run `work`, cancelling it (and so the upstream call) if the client disconnects first."""
+    result: list[T] = []
+
+    async def run(scope: anyio.CancelScope) -> None:
+        result.append(await work)
+        scope.cancel()
+
+    async def watch(scope: anyio.CancelScope) -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, group.cancel_scope)
+        group.start_soon(watch, group.cancel_scope)
+    if not result:
+        raise ClientDisconnected()
+    return result[0]
+

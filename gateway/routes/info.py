@@ -1,0 +1,49 @@
+"""GET /v1/models, /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.errors import NotReady
+from gateway.pipeline import Pipeline
+
+
+@get("/v1/models")
+async def list_models(pipeline: Pipeline) -> dict[str, Any]:
+    payload = await pipeline.upstream.get_json("/v1/models")
+    allow = pipeline.policy.current.policy.limits.models
+    data = [m for m in payload.get("data", []) if allow is None or m.get("id") in allow]
+    return {"object": "list", "data": data}
+
+
+@get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/readyz")
+async def readyz(pipeline: Pipeline) -> dict[str, Any]:
+    """Readiness: the backend answers, a policy is loaded and the audit log can be written."""
+    problems: list[str] = []
+    if not await pipeline.upstream.healthy():
+        problems.append(f"backend {pipeline.upstream.base_url} is not healthy")
+    try:
+        await pipeline.audit.check_writable()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason goes in the answer
+        problems.append(f"audit log is not writable: {exc}")
+    if problems:
+        raise NotReady("; ".join(problems), code="not_ready")
+    policy = pipeline.policy.current
+    return {"status": "ready", "policy": policy.policy.name, "policy_version": policy.version,
+            "backend": pipeline.upstream.base_url}
+
+
+@get("/metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(pipeline: Pipeline) -> Response[bytes]:
+    pipeline.metrics.audit_queue_depth.set(pipeline.audit.queue_depth)
+    return Response(generate_latest(pipeline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
