@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.vllm",
     "tests.fixtures.databases",
+    "tests.fixtures.gateway",
 ]
