@@ -34,10 +34,12 @@ class SecretRecognizer(WindowContextRecognizer):
             rf"{_TOKEN_BEFORE}sk-(?!(?:proj|svcacct|admin|ant)-)[A-Za-z0-9_-]{{32,}}{_TOKEN_AFTER}",
             0.7,
         ),
-        # Header and payload are base64url JSON objects, so both start "eyJ" ('{"'); the signature may be empty.
+        # The header is a base64url JSON object, so it starts "eyJ" ('{"'). Three segments (JWS; the signature
+        # is empty for alg "none") or five (JWE); a sentence's full stop after the token is not a segment.
         Pattern(
             "JWT",
-            rf"{_TOKEN_BEFORE}eyJ[A-Za-z0-9_-]{{2,}}\.[A-Za-z0-9_-]{{2,}}\.[A-Za-z0-9_-]*(?![A-Za-z0-9_.-])",
+            rf"{_TOKEN_BEFORE}eyJ[A-Za-z0-9_-]{{2,}}\.[A-Za-z0-9_-]{{2,}}\.[A-Za-z0-9_-]*"
+            rf"(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?{_TOKEN_AFTER}",
             0.5,
         ),
         Pattern(
