@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gateway.settings import DEFAULT_POLICY, Settings
+from gateway.settings import DEFAULT_AUDIT_URL, DEFAULT_POLICY, Settings
 
 _SUBCOMMANDS = {
     "serve": "gateway.cli:serve",
@@ -60,7 +60,7 @@ def main() -> None:
               help="Launch vLLM on this model as a managed child process instead of --upstream.")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="GUARDGATE_HOST", show_envvar=True)
 @click.option("--port", default=8080, show_default=True, type=int, envvar="GUARDGATE_PORT", show_envvar=True)
-@click.option("--audit-url", default="sqlite+aiosqlite:///./guardgate-audit.db", show_default=True,
+@click.option("--audit-url", default=DEFAULT_AUDIT_URL, show_default=True,
               envvar="GUARDGATE_AUDIT_URL", show_envvar=True, metavar="SQLALCHEMY_URL",
               help="Where the audit log goes; e.g. postgresql+asyncpg://user@host/db.")
 @click.option("--upstream-api-key", envvar="GUARDGATE_UPSTREAM_API_KEY", show_envvar=True,

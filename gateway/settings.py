@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audit.store import DEFAULT_AUDIT_URL
+
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
 
 
@@ -14,7 +16,7 @@ class Settings:
     upstream_url: str | None = None
     upstream_api_key: str | None = None
     upstream_timeout_s: float = 600.0
-    audit_url: str = "sqlite+aiosqlite:///./guardgate-audit.db"
+    audit_url: str = DEFAULT_AUDIT_URL
     max_body_bytes: int = 4 * 1024 * 1024
     detector_workers: int = 4
     hash_key: bytes | None = None

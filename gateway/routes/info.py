@@ -44,6 +44,5 @@ async def readyz(pipeline: Pipeline) -> dict[str, Any]:
 
 @get("/metrics", media_type=CONTENT_TYPE_LATEST)
 async def metrics(pipeline: Pipeline) -> Response[bytes]:
-    pipeline.metrics.audit_queue_depth.set(pipeline.audit.queue_depth)
     return Response(generate_latest(pipeline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
