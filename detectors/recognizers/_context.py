@@ -9,7 +9,7 @@ characters works the same way for every language and every pipeline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import regex
 
@@ -44,7 +44,7 @@ class WindowContextRecognizer(PatternRecognizer):
     WINDOW_BEFORE: ClassVar[int] = 48
     WINDOW_AFTER: ClassVar[int] = 16
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._context_regex = _word_regex(self.context) if self.context else None
 
