@@ -65,7 +65,13 @@ class PresidioPool:
         engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp_model or f"blank:{language}"}])
         engine.nlp = {language: nlp}
         registry = RecognizerRegistry(supported_languages=[language])
-        registry.load_predefined_recognizers(languages=[language], nlp_engine=engine)
+        presidio_log = logging.getLogger("presidio-analyzer")
+        level = presidio_log.level
+        presidio_log.setLevel(logging.ERROR)  # it warns once per recognizer of every other language
+        try:
+            registry.load_predefined_recognizers(languages=[language], nlp_engine=engine)
+        finally:
+            presidio_log.setLevel(level)
         for factory in CUSTOM_RECOGNIZERS:
             recognizer = factory()
             if recognizer.supported_language == language:

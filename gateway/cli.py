@@ -111,7 +111,7 @@ def serve(policy_path: Path, upstream: str | None, model: str | None, host: str,
 @click.command("demo-model")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=Path("models/demo"))
 def demo_model(path: Path) -> None:
-    """Build a tiny random Llama (about 0.5 MB) that vLLM can serve, offline.
+    """Build a tiny random Llama (about 1.5 MB) that vLLM can serve, offline.
 
     Its text is gibberish: it is for trying the gateway and for tests, where
     `structured_outputs` makes it say exactly what a test needs.

@@ -50,7 +50,8 @@ class ChatRequest(_Sampling, kw_only=True):
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
-Prompt = Union[str, list[str], list[int], list[list[int]]]
+# Text, a list of texts, or token ids; `gateway.texts.completion_input` refuses the token-id forms.
+Prompt = Union[str, list[Any]]
 
 
 class CompletionRequest(_Sampling, kw_only=True):

@@ -55,11 +55,11 @@ async def test_blocked_input_gets_400_policy_violation_naming_the_rule(gateway_f
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_blocked_output_is_a_content_filter_finish(gateway_for, stream: bool) -> None:
     http, _ = await gateway_for("blocking")
-    response = await http.post(CHAT, json=chat(forced="Your SSN is 123-45-6789, keep it.", stream=stream))
+    response = await http.post(CHAT, json=chat(forced="Your SSN is 536-90-4399, keep it.", stream=stream))
     assert response.status_code == 200
     if stream:
         assert response.text.endswith("data: [DONE]\n\n")
-        assert "123-45-6789" not in response.text
+        assert "536-90-4399" not in response.text
         assert '"finish_reason":"content_filter"' in response.text
         assert "The answer contained a social security number." in response.text
     else:

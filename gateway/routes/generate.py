@@ -7,7 +7,7 @@ from typing import Any, Awaitable, TypeVar
 import anyio
 import msgspec
 from litestar import Request, Response, post
-from litestar.exceptions import RequestEntityTooLarge
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Stream
 
 from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
