@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from audit.metrics import GatewayMetrics
 from gateway.errors import GatewayError, error_body
 from gateway.lifespan import lifespan
-from gateway.middleware import request_id_middleware
+from gateway.middleware import add_request_id
 from gateway.pipeline import Pipeline
 from gateway.routes.generate import chat_completions, completions
 from gateway.routes.info import healthz, list_models, metrics, readyz
@@ -27,7 +27,7 @@ def create_app(settings: Settings, metrics_registry: GatewayMetrics | None = Non
         route_handlers=[chat_completions, completions, list_models, healthz, readyz, metrics],
         dependencies={"pipeline": Provide(_pipeline, sync_to_thread=False)},
         lifespan=[lifespan(settings, gateway_metrics)],
-        middleware=[request_id_middleware],
+        before_send=[add_request_id],
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error, Exception: _internal_error},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

@@ -1,29 +1,24 @@
-"""ASGI middleware: every response, errors included, carries `x-guardgate-request-id`."""
+"""Every response, errors and unknown routes included, carries `x-guardgate-request-id`."""
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
 
 from gateway.exchange import new_request_id
 
 REQUEST_ID_HEADER = "x-guardgate-request-id"
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+def request_id_of(scope: Scope) -> str:
+    """The request's id, made on first use; handlers and the response hook share it through the scope."""
+    state = scope.setdefault("state", {})  # type: ignore[misc]
+    if "request_id" not in state:
+        state["request_id"] = new_request_id()
+    return state["request_id"]
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER.encode()]
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
 
-        await app(scope, receive, send_with_id)
-
-    return middleware
+async def add_request_id(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: it wraps the app's own `send`, so router 404s and 405s get the header too."""
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id_of(scope)

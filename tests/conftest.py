@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.vllm",
     "tests.fixtures.databases",
     "tests.fixtures.gateway",
+    "tests.fixtures.scripted_upstream",
 ]

@@ -93,7 +93,7 @@ async def test_streamed_chat_output_is_redacted_with_openai_chunk_shape(gateway,
         model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=60, stream=True,
         stream_options={"include_usage": True}, extra_body=force(PII_TEXT))
     request_id = raw.headers["x-guardgate-request-id"]
-    chunks = [chunk async for chunk in await raw.parse()]
+    chunks = [chunk async for chunk in raw.parse()]
 
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]

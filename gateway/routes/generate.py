@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, TypeVar
 
-import anyio
+import asyncio
 import msgspec
 from litestar import Request, Response, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -12,6 +12,7 @@ from litestar.response import Stream
 
 from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
 from gateway.exchange import Exchange
+from gateway.middleware import request_id_of
 from gateway.pipeline import Pipeline
 from gateway.relay import relay
 from gateway.streaming import StreamRelay
@@ -31,7 +32,7 @@ async def completions(request: Request, pipeline: Pipeline) -> Response[Any]:
 
 
 async def _generate(request: Request, pipeline: Pipeline, route: str, chat: bool) -> Response[Any]:
-    ex = pipeline.begin(route, request.headers.get("authorization"), request.scope["state"]["request_id"])
+    ex = pipeline.begin(route, request.headers.get("authorization"), request_id_of(request.scope))
     try:
         try:
             raw = await request.body()
@@ -70,21 +71,18 @@ async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route
 
 async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
     """Run `work`, cancelling it (and so the upstream call) if the client disconnects first."""
-    result: list[T] = []
 
-    async def run(scope: anyio.CancelScope) -> None:
-        result.append(await work)
-        scope.cancel()
-
-    async def watch(scope: anyio.CancelScope) -> None:
+    async def disconnected() -> None:
         while (await request.receive())["type"] != "http.disconnect":
             pass
-        scope.cancel()
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(run, group.cancel_scope)
-        group.start_soon(watch, group.cancel_scope)
-    if not result:
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
         raise ClientDisconnected()
-    return result[0]
-
+    finally:
+        for pending in (task, watcher):
+            pending.cancel()
