@@ -40,7 +40,7 @@ def lifespan(settings: Settings, metrics: GatewayMetrics):  # -> Callable[[Lites
                 raise RuntimeError("no backend: pass --upstream URL or --model PATH_OR_NAME")
             executor = DetectorExecutor(settings.detector_workers)
             stack.callback(executor.shutdown)
-            policy = await asyncio.to_thread(LivePolicy, settings.policy_path, DetectorFactory())
+            policy = await asyncio.to_thread(LivePolicy, settings.policy_path, DetectorFactory(backend_url=upstream_url))
             upstream = Upstream(upstream_url, api_key=settings.upstream_api_key, timeout_s=settings.upstream_timeout_s)
             stack.push_async_callback(upstream.aclose)
             audit = AuditStore(settings.audit_url, metrics)

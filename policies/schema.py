@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-Action = Literal["allow", "monitor", "redact", "mask", "hash", "block"]
+Action = Literal["allow", "monitor", "redact", "mask", "hash", "block", "pseudonymize"]
 OnError = Literal["block", "allow"]
 StageName = Literal["input", "output"]
 
@@ -48,11 +48,62 @@ class PiiRule(_RuleBase, tag_field="detector", tag="pii", kw_only=True):
     max_chars: Annotated[int, msgspec.Meta(gt=0)] = 100_000
 
 
-Rule = Union[PiiRule]
+class KeywordList(_Strict):
+    """Terms inline and/or files of one term per line (`#` starts a comment line), paths relative to the policy."""
+
+    entity_type: Annotated[str, msgspec.Meta(min_length=1)] = "KEYWORD"
+    terms: list[str] = []
+    files: list[str] = []
+
+
+class KeywordsRule(_RuleBase, tag_field="detector", tag="keywords", kw_only=True):
+    """Aho-Corasick matching over normalized text: NFKC, case folding, width, zero-width and separator dodges."""
+
+    lists: Annotated[list[KeywordList], msgspec.Meta(min_length=1)]
+
+
+class ClassifierRule(_RuleBase, tag_field="detector", tag="classifier", kw_only=True):
+    """A built-in torch classifier shipped with guardgate (English and Chinese)."""
+
+    model: Literal["toxicity", "injection"]
+    threshold: Score = 0.5
+    window_chars: Annotated[int, msgspec.Meta(gt=0)] = 1024
+    overlap_chars: Annotated[int, msgspec.Meta(ge=0)] = 128
+
+
+class HfClassifierRule(_RuleBase, tag_field="detector", tag="hf_classifier", kw_only=True):
+    """A local Hugging Face sequence-classification checkpoint directory (no hub access)."""
+
+    path: str
+    labels: Annotated[dict[str, str], msgspec.Meta(min_length=1)]  # model label -> entity type it reports
+    threshold: Score = 0.5
+    max_length: Annotated[int, msgspec.Meta(gt=0)] = 512
+    batch_size: Annotated[int, msgspec.Meta(gt=0)] = 16
+    device: str | None = None  # "cpu", "cuda", or None for CUDA when available
+
+
+class LlmJudgeRule(_RuleBase, tag_field="detector", tag="llm_judge", kw_only=True):
+    """A Llama Guard-style judge served by the backend; its reply is parsed strictly."""
+
+    model: str
+    categories: Annotated[dict[str, str], msgspec.Meta(min_length=1)]  # code (e.g. S1) -> description
+    template: str  # with {categories} and {text}
+    max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32
+
+
+Rule = Union[PiiRule, KeywordsRule, ClassifierRule, HfClassifierRule, LlmJudgeRule]
+
+
+class StreamOptions(_Strict):
+    """How the output stage screens a stream (see README, "Streaming guarantees")."""
+
+    max_holdback_chars: Annotated[int, msgspec.Meta(ge=16)] = 512
 
 
 class Stage(_Strict):
     rules: list[Rule] = []
+    mode: Literal["sequential", "parallel"] = "sequential"  # input only: start the backend while rules run
+    stream: StreamOptions = StreamOptions()
 
 
 class TemperatureRange(_Strict):
