@@ -31,6 +31,11 @@ class Detector(Protocol):
 
     `detect_batch` receives every text pending for this detector at once, so a
     classifier can batch; it returns one list of findings per input text.
+
+    A detector may also define `stream_holdback(pending: str) -> int`: how many
+    characters at the end of a streamed text could still become, or extend, a match
+    when more text arrives. Streams release everything before that tail. A detector
+    without it has its stream held whole, up to the policy's `max_holdback_chars`.
     """
 
     name: str

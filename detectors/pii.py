@@ -8,6 +8,7 @@ import threading
 from typing import Sequence
 
 from detectors.base import DetectorError, Finding
+from detectors.holdback import pattern_holdback, sentence_holdback
 
 log = logging.getLogger("guardgate.detectors.pii")
 
@@ -72,6 +73,7 @@ class PresidioPool:
             registry.load_predefined_recognizers(languages=[language], nlp_engine=engine)
         finally:
             presidio_log.setLevel(level)
+        registry.remove_recognizer("PhoneRecognizer")  # replaced by ours: local, and several times faster
         for factory in CUSTOM_RECOGNIZERS:
             recognizer = factory()
             if recognizer.supported_language == language:
@@ -93,6 +95,11 @@ class PiiDetector:
         self._language = language
         self._allow_list = list(allow_list)
         self._max_chars = max_chars
+        self._ner = any(e in NER_ENTITIES for e in entities)
+
+    def stream_holdback(self, pending: str) -> int:
+        """Pattern matches are final once their token ends; NER needs the whole sentence."""
+        return sentence_holdback(pending) if self._ner else pattern_holdback(pending)
 
     def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
         return [self._detect(t) for t in texts]

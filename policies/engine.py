@@ -45,6 +45,14 @@ class PolicyEngine:
             verdicts.append(self._fold(policy, rules, text, tuple(findings), tuple(errors)))
         return verdicts
 
+    def redact(self, policy: CompiledPolicy, text: str, findings: Sequence[RuleFinding]) -> str:
+        """Apply the transforming actions of `findings` (offsets into `text`)."""
+        return self._redactor.apply(text, findings, policy.masks)
+
+    def audit_text(self, policy: CompiledPolicy, text: str, findings: Sequence[RuleFinding]) -> str:
+        """Every finding's span replaced by its type, whatever its action: what the audit log may keep."""
+        return self._redactor.apply(text, [replace(f, action="redact") for f in findings], policy.masks)
+
     async def _run_rule(self, rule: CompiledRule, texts: Sequence[str]) -> list[list[Finding]] | RuleError:
         detector: Detector = rule.detector
         started = time.perf_counter()
@@ -66,7 +74,7 @@ class PolicyEngine:
     def _fold(self, policy: CompiledPolicy, rules: Sequence[CompiledRule], text: str, findings: tuple[RuleFinding, ...],
               errors: tuple[RuleError, ...]) -> Verdict:
         decision = decide(findings, errors)
-        audit_text = self._redactor.apply(text, [replace(f, action="redact") for f in findings], policy.masks)
+        audit_text = self.audit_text(policy, text, findings)
         if decision == "block":
             blocker = _first_blocking_rule(rules, findings, errors)
             return Verdict(decision="block", text=text, audit_text=audit_text, findings=findings, errors=errors,

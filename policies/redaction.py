@@ -19,7 +19,8 @@ def merge_spans(findings: Sequence[RuleFinding]) -> list[RuleFinding]:
     for f in spans:
         if merged and f.start < merged[-1].end:
             last = merged[-1]
-            winner = f if ACTION_STRENGTH[f.action] > ACTION_STRENGTH[last.action] else last
+            # The stronger action names the span; on a tie, the higher score, then the type, so it is deterministic.
+            winner = max(last, f, key=lambda x: (ACTION_STRENGTH[x.action], x.score, x.type))
             merged[-1] = RuleFinding(
                 type=winner.type, start=last.start, end=max(last.end, f.end), score=max(last.score, f.score),
                 detector=winner.detector, rule=winner.rule, action=winner.action,
