@@ -62,7 +62,7 @@ class Pipeline:
         else:
             ex.output_verdicts.extend(verdicts)
             ex.output_items.extend(items)
-        self._count(stage, verdicts)
+        self.count(stage, verdicts)
         slots.write_back([v.text for v in verdicts])  # a blocked slot keeps its text: its owner is replaced whole
         return verdicts
 
@@ -82,7 +82,8 @@ class Pipeline:
         if model not in served:
             raise ModelNotFound(model, [m for m in served if allow is None or m in allow])
 
-    def _count(self, stage: StageName, verdicts: list[Verdict]) -> None:
+    def count(self, stage: StageName, verdicts: list[Verdict]) -> None:
+        """Metrics for a stage's verdicts: decisions, PII entities, detector errors."""
         m = self.metrics
         for v in verdicts:
             for f in v.findings:

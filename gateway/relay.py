@@ -9,7 +9,9 @@ import msgspec
 from gateway.errors import UpstreamError
 from gateway.exchange import Exchange
 from gateway.pipeline import Pipeline
+from gateway.channels import ArgumentsChannel
 from gateway.texts import chat_output, completion_output
+from policies.verdict import Verdict
 
 
 async def relay(pipeline: Pipeline, ex: Exchange, path: str, body: dict[str, Any], chat: bool) -> tuple[int, bytes]:
@@ -30,12 +32,39 @@ async def relay(pipeline: Pipeline, ex: Exchange, path: str, body: dict[str, Any
     slots = chat_output(payload) if chat else completion_output(payload)
     verdicts = await pipeline.screen(ex, "output", slots)
     blocked_choices = {slot.item: v for slot, v in zip(slots.slots, verdicts) if v.blocked}
+    if chat:
+        blocked_choices.update(await _screen_tool_calls(pipeline, ex, payload, blocked_choices))
     for choice in payload.get("choices") or []:
         verdict = blocked_choices.get(int(choice.get("index", 0)))
         if verdict:
             ex.blocked_by = ex.blocked_by or verdict.blocked_by
             filter_choice(choice, verdict.message or "", chat)
     return 200, msgspec.json.encode(payload)
+
+
+async def _screen_tool_calls(pipeline: Pipeline, ex: Exchange, payload: dict[str, Any],
+                             blocked: dict[int, Verdict]) -> dict[int, Verdict]:
+    """Screen each tool call's arguments as the stream path does, so both give the same JSON."""
+    newly_blocked: dict[int, Verdict] = {}
+    for choice in payload.get("choices") or []:
+        index = int(choice.get("index", 0))
+        calls = (choice.get("message") or {}).get("tool_calls") or []
+        for call in calls if index not in blocked else []:
+            function = call.get("function") or {}
+            if not isinstance(function.get("arguments"), str):
+                continue
+            channel = ArgumentsChannel(pipeline.engine, ex.policy)
+            first = await channel.feed(function["arguments"])
+            rest = first if first.blocked else await channel.finish()
+            verdicts = channel.verdicts()
+            ex.output_verdicts.extend(verdicts)
+            ex.output_items.extend([index] * len(verdicts))
+            pipeline.count("output", verdicts)
+            if rest.blocked:
+                newly_blocked[index] = rest.blocked
+                break
+            function["arguments"] = first.text + rest.text
+    return newly_blocked
 
 
 def filter_choice(choice: dict[str, Any], message: str, chat: bool) -> None:

@@ -1,96 +1,107 @@
-"""The streamed path: the generation is screened before any of its text reaches the client.
+"""The streamed path: each choice's text is released as soon as the output policy can no longer change it.
 
-This version buffers a whole choice before releasing it, which is safe but adds the
-generation time to time-to-first-token; OpenAI's chunk shape is kept exactly.
+A reader task drains the backend's SSE stream into a queue; the writer takes whatever has
+arrived, feeds it to each choice's screened channels and sends what they release, so a
+slow detector coalesces chunks rather than falling behind. OpenAI's shape is kept: the
+role delta first, content and tool-call deltas, one `finish_reason` per choice, the usage
+chunk when the backend sends one, then `[DONE]`. A block ends its choice with
+`finish_reason: "content_filter"` and the rule's message; when every choice is blocked,
+the backend request is closed, which aborts the generation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from typing import Any, AsyncIterator
 
 import anyio
 import httpx
 import msgspec
 
+from gateway.channels import ArgumentsChannel, ContentChannel, RestorerFactory
 from gateway.errors import error_body
 from gateway.exchange import Exchange
 from gateway.pipeline import Pipeline
 from gateway.sse import DONE, SSEDecoder, encode_event
-from gateway.texts import SlotSet
+from policies.incremental import Released
+from policies.verdict import Verdict
 
 log = logging.getLogger("guardgate.streaming")
 
+_END = object()
+
 
 class _Choice:
-    """Everything one choice streamed, reassembled."""
-
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, content: ContentChannel) -> None:
         self.index = index
-        self.role: str | None = None
-        self.text: list[str] = []
-        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.content = content
+        self.tools: dict[int, ArgumentsChannel] = {}
+        self.pending_content = ""
+        self.pending_args: dict[int, str] = {}
         self.finish_reason: str | None = None
-        self.extra_finish: dict[str, Any] = {}
+        self.finish_extra: dict[str, Any] = {}
+        self.done = False
+        self.blocked = False
 
-    def take(self, choice: dict[str, Any], chat: bool) -> None:
-        if choice.get("finish_reason") is not None:
-            self.finish_reason = choice["finish_reason"]
-            if "stop_reason" in choice:
-                self.extra_finish["stop_reason"] = choice["stop_reason"]
-        if not chat:
-            self.text.append(choice.get("text") or "")
-            return
-        delta = choice.get("delta") or {}
-        self.role = self.role or delta.get("role")
-        if isinstance(delta.get("content"), str):
-            self.text.append(delta["content"])
-        for call in delta.get("tool_calls") or []:
-            slot = self.tool_calls.setdefault(int(call.get("index", 0)), {"function": {"arguments": ""}})
-            for key in ("id", "type"):
-                if call.get(key):
-                    slot[key] = call[key]
-            function = call.get("function") or {}
-            if function.get("name"):
-                slot["function"]["name"] = function["name"]
-            slot["function"]["arguments"] += function.get("arguments") or ""
+    def verdicts(self) -> list[Verdict]:
+        return [*self.content.verdicts(), *(v for i in sorted(self.tools) for v in self.tools[i].verdicts())]
+
+    @property
+    def sent_chars(self) -> int:
+        return self.content.sent_chars + sum(t.sent_chars for t in self.tools.values())
 
 
 class StreamRelay:
-    """Reads the backend's SSE stream to the end, screens each choice, then replays it to the client."""
-
-    def __init__(self, pipeline: Pipeline, ex: Exchange, response: httpx.Response, chat: bool) -> None:
+    def __init__(self, pipeline: Pipeline, ex: Exchange, response: httpx.Response, chat: bool,
+                 restorer: RestorerFactory | None = None) -> None:
         self._pipeline = pipeline
         self._ex = ex
         self._response = response
         self._chat = chat
+        self._restorer = restorer
         self._choices: dict[int, _Choice] = {}
         self._template: dict[str, Any] = {}
         self._usage: dict[str, Any] | None = None
+        self._outbox: list[dict[str, Any]] = []
         self.status = 200
 
     async def events(self) -> AsyncIterator[bytes]:
         ex = self._ex
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        reader = asyncio.create_task(self._read(queue))
         try:
-            upstream_started = time.perf_counter()
-            error_event = await self._read_all()
-            ex.upstream_seconds += time.perf_counter() - upstream_started
-            if error_event is not None:
-                ex.error = "backend sent an error event"
-                yield encode_event(error_event)
-                yield DONE
-                return
-            for event in await self._screened_events():
-                if ex.first_byte_seconds is None:
-                    ex.first_byte_seconds = ex.elapsed()
-                yield encode_event(event)
+            ended = False
+            while not ended:
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                for item in batch:
+                    if item is _END:
+                        ended = True
+                    elif isinstance(item, BaseException):
+                        raise item
+                    elif "error" in item and "choices" not in item:
+                        ex.error = "backend sent an error event"
+                        self._outbox.append(item)
+                        ended = True
+                    else:
+                        self._absorb(item)
+                await self._advance(final=ended)
+                for event in self._drain():
+                    yield event
+                if self._choices and all(c.blocked for c in self._choices.values()):
+                    break  # nothing left to send: stop the generation
+            if self._usage is not None:
+                ex.prompt_tokens = self._usage.get("prompt_tokens")
+                ex.completion_tokens = self._usage.get("completion_tokens")
+                yield encode_event({**self._template, "choices": [], "usage": self._usage})
             yield DONE
         except Exception as exc:  # noqa: BLE001 - headers are sent: report inside the stream, then end it
             self.status = 502
             ex.error = f"stream failed: {type(exc).__name__}"
             log.warning("stream %s failed: %s", ex.request_id, exc)
-            yield encode_event(error_body("The backend stream failed; the generation was not released.",
+            yield encode_event(error_body("The backend stream failed; the rest of the generation was withheld.",
                                           "upstream_error"))
             yield DONE
         except BaseException:
@@ -98,80 +109,126 @@ class StreamRelay:
             ex.error = ex.error or "client disconnected"
             raise
         finally:
+            reader.cancel()
             with anyio.CancelScope(shield=True):
-                await self._response.aclose()  # closing the upstream stream aborts its generation
+                await self._response.aclose()  # closing the backend stream aborts its generation
+                self._record()
                 await self._pipeline.finish(ex, self.status)
 
-    async def _read_all(self) -> dict[str, Any] | None:
+    async def _read(self, queue: asyncio.Queue[Any]) -> None:
         decoder = SSEDecoder()
-        async for chunk in self._response.aiter_raw():
-            for data in decoder.feed(chunk):
-                if data == b"[DONE]":
-                    return None
-                event = msgspec.json.decode(data)
-                if "error" in event and "choices" not in event:
-                    return event
-                self._take(event)
-        for data in decoder.close():
-            if data != b"[DONE]":
-                self._take(msgspec.json.decode(data))
-        return None
+        try:
+            async for chunk in self._response.aiter_raw():
+                for data in decoder.feed(chunk):
+                    if data == b"[DONE]":
+                        queue.put_nowait(_END)
+                        return
+                    queue.put_nowait(msgspec.json.decode(data))
+            for data in decoder.close():
+                if data != b"[DONE]":
+                    queue.put_nowait(msgspec.json.decode(data))
+            queue.put_nowait(_END)
+        except Exception as exc:  # noqa: BLE001 - handed to the writer, which reports it in the stream
+            queue.put_nowait(exc)
 
-    def _take(self, event: dict[str, Any]) -> None:
+    def _choice(self, index: int) -> _Choice:
+        if index not in self._choices:
+            content = ContentChannel(self._pipeline.engine, self._ex.policy, self._restorer)
+            self._choices[index] = _Choice(index, content)
+        return self._choices[index]
+
+    def _absorb(self, event: dict[str, Any]) -> None:
         if not self._template:
             self._template = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
         if event.get("usage"):
             self._usage = event["usage"]
-        for choice in event.get("choices") or []:
-            index = int(choice.get("index", 0))
-            self._choices.setdefault(index, _Choice(index)).take(choice, self._chat)
+        for raw in event.get("choices") or []:
+            choice = self._choice(int(raw.get("index", 0)))
+            if choice.done:
+                continue
+            if raw.get("finish_reason") is not None:
+                choice.finish_reason = raw["finish_reason"]
+                if "stop_reason" in raw:
+                    choice.finish_extra["stop_reason"] = raw["stop_reason"]
+            if not self._chat:
+                choice.pending_content += raw.get("text") or ""
+                continue
+            delta = raw.get("delta") or {}
+            if delta.get("role"):
+                self._outbox.append(self._chunk(choice.index, {"role": delta["role"], "content": ""}))
+            if isinstance(delta.get("content"), str):
+                choice.pending_content += delta["content"]
+            for call in delta.get("tool_calls") or []:
+                self._absorb_tool_call(choice, call)
 
-    async def _screened_events(self) -> list[dict[str, Any]]:
-        ex = self._ex
-        messages = {i: self._message(c) for i, c in sorted(self._choices.items())}
-        slots = SlotSet()
-        for i, message in messages.items():
-            slots.add_message(message, i)
-        verdicts = await self._pipeline.screen(ex, "output", slots)
-        blocked = {slot.item: v for slot, v in zip(slots.slots, verdicts) if v.blocked}
-        events: list[dict[str, Any]] = []
-        for i, message in messages.items():
-            choice = self._choices[i]
-            verdict = blocked.get(i)
-            if verdict:
-                ex.blocked_by = ex.blocked_by or verdict.blocked_by
-                events.extend(self._replay(i, {"content": verdict.message or ""}, "content_filter", {}))
-            else:
-                events.extend(self._replay(i, message, choice.finish_reason, choice.extra_finish))
-        if self._usage is not None:
-            ex.prompt_tokens = self._usage.get("prompt_tokens")
-            ex.completion_tokens = self._usage.get("completion_tokens")
-            events.append({**self._template, "choices": [], "usage": self._usage})
-        ex.streamed_chars = sum(len(m.get("content") or "") for m in messages.values())
+    def _absorb_tool_call(self, choice: _Choice, call: dict[str, Any]) -> None:
+        index = int(call.get("index", 0))
+        function = call.get("function") or {}
+        if index not in choice.tools:
+            choice.tools[index] = ArgumentsChannel(self._pipeline.engine, self._ex.policy, self._restorer)
+            header = {"index": index, **{k: call[k] for k in ("id", "type") if k in call},
+                      "function": {"name": function.get("name"), "arguments": ""}}
+            self._outbox.append(self._chunk(choice.index, {"tool_calls": [header]}))
+        choice.pending_args[index] = choice.pending_args.get(index, "") + (function.get("arguments") or "")
+
+    async def _advance(self, final: bool) -> None:
+        for choice in self._choices.values():
+            if choice.done:
+                continue
+            finishing = final or choice.finish_reason is not None
+            if choice.pending_content or finishing:
+                text, choice.pending_content = choice.pending_content, ""
+                released = await choice.content.feed(text)
+                if finishing and not released.blocked:
+                    rest = await choice.content.finish()
+                    released = rest if rest.blocked else Released(released.text + rest.text)
+                if not self._send(choice, released, {"content": released.text}):
+                    continue
+            for index, channel in sorted(choice.tools.items()):
+                fragment = choice.pending_args.pop(index, "")
+                released = await channel.feed(fragment) if fragment else Released("")
+                if finishing and not released.blocked:
+                    rest = await channel.finish()
+                    released = rest if rest.blocked else Released(released.text + rest.text)
+                delta = {"tool_calls": [{"index": index, "function": {"arguments": released.text}}]}
+                if not self._send(choice, released, delta):
+                    break
+            if finishing and not choice.done:
+                choice.done = True
+                self._outbox.append(self._chunk(choice.index, {}, choice.finish_reason or "stop",
+                                                **choice.finish_extra))
+
+    def _send(self, choice: _Choice, released: Released, delta: dict[str, Any]) -> bool:
+        """Queue a release; on a block, end the choice as OpenAI's content filter does. False once blocked."""
+        if released.blocked is not None:
+            verdict = released.blocked
+            choice.blocked = choice.done = True
+            self._ex.blocked_by = self._ex.blocked_by or verdict.blocked_by
+            self._outbox.append(self._chunk(choice.index, {"content": verdict.message or ""}, "content_filter"))
+            return False
+        if released.text:
+            if self._ex.first_byte_seconds is None:
+                self._ex.first_byte_seconds = self._ex.elapsed()
+            self._outbox.append(self._chunk(choice.index, delta))
+        return True
+
+    def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+        if self._chat:
+            body: dict[str, Any] = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+        else:
+            body = {"index": index, "text": delta.get("content", ""), "logprobs": None, "finish_reason": finish}
+        return {**self._template, "choices": [{**body, **extra}]}
+
+    def _drain(self) -> list[bytes]:
+        events, self._outbox = [encode_event(e) for e in self._outbox], []
         return events
 
-    def _message(self, choice: _Choice) -> dict[str, Any]:
-        message: dict[str, Any] = {"content": "".join(choice.text)}
-        if choice.tool_calls:
-            message["tool_calls"] = [choice.tool_calls[k] for k in sorted(choice.tool_calls)]
-        return message
-
-    def _replay(self, index: int, message: dict[str, Any], finish_reason: str | None,
-                extra: dict[str, Any]) -> list[dict[str, Any]]:
-        chunks: list[dict[str, Any]] = []
-
-        def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> dict[str, Any]:
-            if self._chat:
-                body: dict[str, Any] = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
-            else:
-                body = {"index": index, "text": delta.get("content", ""), "logprobs": None, "finish_reason": finish}
-            return {**self._template, "choices": [{**body, **more}]}
-
-        if self._chat:
-            chunks.append(chunk({"role": "assistant", "content": ""}))
-        if message.get("content"):
-            chunks.append(chunk({"content": message["content"]}))
-        for position, call in enumerate(message.get("tool_calls") or []):
-            chunks.append(chunk({"tool_calls": [{"index": position, **call}]}))
-        chunks.append(chunk({}, finish_reason, **extra))
-        return chunks
+    def _record(self) -> None:
+        ex = self._ex
+        for index in sorted(self._choices):
+            choice = self._choices[index]
+            for verdict in choice.verdicts():
+                ex.output_verdicts.append(verdict)
+                ex.output_items.append(index)
+            self._pipeline.count("output", choice.verdicts())
+        ex.streamed_chars = sum(c.sent_chars for c in self._choices.values())

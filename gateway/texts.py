@@ -70,7 +70,7 @@ class SlotSet:
         self.slots: list[TextSlot] = []
         self._docs: list[_ArgumentsDoc] = []
 
-    def add_message(self, message: dict[str, Any], item: int) -> None:
+    def add_message(self, message: dict[str, Any], item: int, tool_calls: bool = True) -> None:
         content = message.get("content")
         if isinstance(content, str):
             self.slots.append(_key_slot(message, "content", item))
@@ -78,7 +78,7 @@ class SlotSet:
             for part in content:
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     self.slots.append(_key_slot(part, "text", item))
-        for call in message.get("tool_calls") or []:
+        for call in (message.get("tool_calls") or []) if tool_calls else []:
             if isinstance(call, dict) and isinstance(call.get("function"), dict):
                 self.slots.extend(_argument_slots(call["function"], item, self._docs))
 
@@ -119,10 +119,11 @@ def completion_input(body: dict[str, Any]) -> SlotSet:
 
 
 def chat_output(body: dict[str, Any]) -> SlotSet:
+    """Choices' contents; tool-call arguments are screened by `gateway.channels`, keeping their JSON layout."""
     slots = SlotSet()
     for choice in body.get("choices") or []:
         if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
-            slots.add_message(choice["message"], int(choice.get("index", 0)))
+            slots.add_message(choice["message"], int(choice.get("index", 0)), tool_calls=False)
     return slots
 
 

@@ -17,7 +17,7 @@ from msgspec.structs import replace
 from policies.compiled import CompiledPolicy
 from policies.engine import PolicyEngine
 from policies.schema import StageName
-from policies.verdict import RuleError, RuleFinding, Verdict
+from policies.verdict import RuleError, RuleFinding, Verdict, decide
 
 CONTEXT_CHARS = 96  # left context given to detectors, for context words and look-behinds
 
@@ -45,11 +45,22 @@ class IncrementalScreen:
         self.findings: list[RuleFinding] = []
         self.errors: list[RuleError] = []
         self.sent: list[str] = []
+        self.blocked: Verdict | None = None
 
     @property
     def text(self) -> str:
         """Everything released so far."""
         return "".join(self.sent)
+
+    def verdict(self) -> Verdict:
+        """The channel's decision so far, for the audit log: offsets are into `original`."""
+        findings, errors, blocked = tuple(self.findings), tuple(self.errors), self.blocked
+        audit_text = self._engine.audit_text(self._policy, self.original, findings)
+        if blocked is not None:
+            return Verdict(decision="block", text=self.text, audit_text=audit_text, findings=findings,
+                           errors=errors, blocked_by=blocked.blocked_by, message=blocked.message)
+        return Verdict(decision=decide(findings, errors), text=self.text, audit_text=audit_text,
+                       findings=findings, errors=errors)
 
     async def feed(self, delta: str) -> Released:
         self.original += delta
@@ -99,6 +110,7 @@ class IncrementalScreen:
         blocked = _block(verdict, mine)
         self.findings.extend(mine)
         if blocked is not None:
+            self.blocked = blocked
             return Released("", blocked)
         segment = self.original[self.released : cut]
         shifted = [replace(f, start=f.start - self.released, end=f.end - self.released) for f in mine]
