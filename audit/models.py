@@ -55,6 +55,7 @@ class AuditRequest(Base):
     decision: Mapped[str] = mapped_column(String(), index=True)
     status: Mapped[int] = mapped_column(Integer)
     stream: Mapped[bool] = mapped_column(Boolean, default=False)
+    streamed_chars: Mapped[int | None] = mapped_column(Integer)
     latency_total_ms: Mapped[float] = mapped_column(Float)
     latency_upstream_ms: Mapped[float | None] = mapped_column(Float)
     latency_gateway_ms: Mapped[float | None] = mapped_column(Float)

@@ -52,6 +52,7 @@ class RequestDetail(msgspec.Struct, frozen=True, kw_only=True):
     decision: str
     status: int
     stream: bool
+    streamed_chars: int | None = None
     latency_total_ms: float
     latency_upstream_ms: float | None
     latency_gateway_ms: float | None

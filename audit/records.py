@@ -36,6 +36,7 @@ class RequestRecord(msgspec.Struct, frozen=True, kw_only=True):
     decision: str  # "allow" | "monitor" | "redact" | "block" | "error"
     status: int
     stream: bool = False
+    streamed_chars: int | None = None  # for streams: characters already sent when the stream ended or was blocked
     latency_total_ms: float
     latency_upstream_ms: float | None = None
     latency_gateway_ms: float | None = None

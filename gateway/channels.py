@@ -38,12 +38,14 @@ class ContentChannel:
         return self._restore(await self.screen.finish(), final=True)
 
     def _restore(self, released: Released, final: bool) -> Released:
-        if released.blocked or not self._restorer:
+        if not self._restorer:
             self.sent_chars += len(released.text)
             return released
-        text = self._restorer.feed(released.text) + (self._restorer.finish() if final else "")
+        text = self._restorer.feed(released.text)
+        if final or released.blocked:
+            text += self._restorer.finish()
         self.sent_chars += len(text)
-        return Released(text)
+        return Released(text, released.blocked)
 
     def verdicts(self) -> list[Verdict]:
         return [self.screen.verdict()]
@@ -72,7 +74,7 @@ class ArgumentsChannel:
         self._done.append(self._string)
         self._string = None
         if tail.blocked:
-            return tail
+            return Released("", tail.blocked)
         return Released(released.text + encode_string_text(tail.text))
 
     async def _consume(self, events: list) -> Released:
@@ -88,7 +90,7 @@ class ArgumentsChannel:
                 step = await (self._string.feed(event.text) if isinstance(event, StringText)
                               else self._string.finish())
                 if step.blocked:
-                    return step
+                    return Released("", step.blocked)  # a half-written argument is not sent
                 out.append(encode_string_text(step.text))
                 if isinstance(event, StringEnd):
                     out.append('"')
@@ -100,7 +102,7 @@ class ArgumentsChannel:
                 step = first if first.blocked else await number.finish()
                 self._done.append(number)
                 if step.blocked:
-                    return step
+                    return Released("", step.blocked)
                 screened = first.text + step.text
                 # A redacted number is no longer a number: it goes out as a string, so the JSON stays valid.
                 out.append(event.text if screened == event.text else f'"{encode_string_text(screened)}"')

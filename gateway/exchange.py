@@ -69,6 +69,7 @@ class Exchange:
             id=self.request_id, created_at=self.created_at, route=self.route, model=self.model,
             client_key_id=self.client_key_id, policy_name=self.policy.policy.name,
             policy_version=self.policy.version, decision=self.decision(status), status=status, stream=self.stream,
+            streamed_chars=self.streamed_chars,
             latency_total_ms=total * 1000, latency_upstream_ms=upstream * 1000 if upstream else None,
             latency_gateway_ms=(total - (upstream or 0.0)) * 1000,
             prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,

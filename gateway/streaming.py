@@ -181,7 +181,7 @@ class StreamRelay:
                 released = await choice.content.feed(text)
                 if finishing and not released.blocked:
                     rest = await choice.content.finish()
-                    released = rest if rest.blocked else Released(released.text + rest.text)
+                    released = Released(released.text + rest.text, rest.blocked)
                 if not self._send(choice, released, {"content": released.text}):
                     continue
             for index, channel in sorted(choice.tools.items()):
@@ -189,7 +189,7 @@ class StreamRelay:
                 released = await channel.feed(fragment) if fragment else Released("")
                 if finishing and not released.blocked:
                     rest = await channel.finish()
-                    released = rest if rest.blocked else Released(released.text + rest.text)
+                    released = Released(released.text + rest.text, rest.blocked)
                 delta = {"tool_calls": [{"index": index, "function": {"arguments": released.text}}]}
                 if not self._send(choice, released, delta):
                     break
@@ -203,6 +203,8 @@ class StreamRelay:
         if released.blocked is not None:
             verdict = released.blocked
             choice.blocked = choice.done = True
+            if released.text:  # the screened text before the blocking span
+                self._outbox.append(self._chunk(choice.index, delta))
             self._ex.blocked_by = self._ex.blocked_by or verdict.blocked_by
             self._outbox.append(self._chunk(choice.index, {"content": verdict.message or ""}, "content_filter"))
             return False

@@ -111,7 +111,17 @@ class IncrementalScreen:
         self.findings.extend(mine)
         if blocked is not None:
             self.blocked = blocked
-            return Released("", blocked)
+            # Text before the first blocking span is screened and may go out; nothing after it will.
+            spans = [f.start for f in mine if f.action == "block"]
+            if not spans or any(e.outcome == "block" for e in verdict.errors):
+                return Released("", blocked)
+            cut = min(spans)
+            before = [f for f in mine if f.end <= cut]
+            shifted = [replace(f, start=f.start - self.released, end=f.end - self.released) for f in before]
+            out = self._engine.redact(self._policy, self.original[self.released : cut], shifted)
+            self.released = cut
+            self.sent.append(out)
+            return Released(out, blocked)
         segment = self.original[self.released : cut]
         shifted = [replace(f, start=f.start - self.released, end=f.end - self.released) for f in mine]
         out = self._engine.redact(self._policy, segment, shifted)

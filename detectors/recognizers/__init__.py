@@ -14,7 +14,7 @@ from detectors.recognizers.cn_license_plate_recognizer import CnLicensePlateReco
 from detectors.recognizers.cn_mobile_recognizer import CnMobileRecognizer
 from detectors.recognizers.cn_passport_recognizer import CnPassportRecognizer
 from detectors.recognizers.cn_uscc_recognizer import CnUsccRecognizer
-from detectors.recognizers.phone_recognizer import PhoneRecognizer
+from detectors.recognizers.phone_recognizer import LocalPhoneRecognizer
 from detectors.recognizers.secret_recognizer import SecretRecognizer
 
 RecognizerFactory = Callable[[], EntityRecognizer]
@@ -28,7 +28,7 @@ CUSTOM_RECOGNIZERS.extend(
     partial(recognizer, supported_language=language)
     for recognizer in (
         CnIdCardRecognizer, CnMobileRecognizer, CnBankCardRecognizer, CnUsccRecognizer,
-        CnPassportRecognizer, CnLandlineRecognizer, CnLicensePlateRecognizer, SecretRecognizer, PhoneRecognizer,
+        CnPassportRecognizer, CnLandlineRecognizer, CnLicensePlateRecognizer, SecretRecognizer, LocalPhoneRecognizer,
     )
     for language in ("en", "zh")
 )

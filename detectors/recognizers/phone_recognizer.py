@@ -21,7 +21,7 @@ _RUN = re.compile(r"(?<![\w+])\+?\(?\d{1,5}\)?(?:[ .\-]?\(?\d{1,5}\)?){0,7}(?!\w
 _NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}")
 
 
-class PhoneRecognizer(LocalRecognizer):
+class LocalPhoneRecognizer(LocalRecognizer):
     SCORE = 0.4
     CONTEXT = ["phone", "number", "telephone", "cell", "cellphone", "mobile", "call"]
     REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
