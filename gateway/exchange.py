@@ -7,9 +7,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from audit.records import DecisionRecord, RequestRecord
 from policies.compiled import CompiledPolicy
+from policies.pseudonymize import PlaceholderRestorer, Vault
 from policies.schema import StageName
 from policies.verdict import ACTION_STRENGTH, Verdict
 
@@ -50,6 +52,12 @@ class Exchange:
     blocked_by: str | None = None
     streamed_chars: int | None = None
     limit_events: list[DecisionRecord] = field(default_factory=list)  # clamps of generation parameters
+    vault: Vault | None = field(default=None, repr=False)  # pseudonymized values, for restoring the output
+
+    def restorer(self) -> Callable[[], PlaceholderRestorer] | None:
+        """Builds one placeholder restorer per output channel, when this request pseudonymized its input."""
+        vault = self.vault
+        return (lambda: PlaceholderRestorer(vault)) if vault else None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

@@ -17,6 +17,7 @@ from gateway.protocol import ChatRequest, CompletionRequest, decode_json_object
 from gateway.texts import SlotSet, chat_input, completion_input
 from policies.engine import PolicyEngine
 from policies.live import LivePolicy
+from policies.pseudonymize import Vault
 from policies.schema import StageName
 from policies.verdict import Verdict
 
@@ -40,22 +41,41 @@ class Pipeline:
 
     async def admit(self, ex: Exchange, raw: bytes, chat: bool) -> dict[str, Any]:
         """Decode and check the request; returns the body to forward, with limits and redactions applied."""
+        body = await self.prepare(ex, raw, chat)
+        await self.check_input(ex, body, chat)
+        return body
+
+    @staticmethod
+    def parallel(ex: Exchange) -> bool:
+        """Whether the input rules run while the backend already works (`input: {mode: parallel}`)."""
+        return ex.policy.policy.input.mode == "parallel"
+
+    async def prepare(self, ex: Exchange, raw: bytes, chat: bool) -> dict[str, Any]:
+        """Decode, check the model and apply the generation limits."""
         body = _decode(raw, ChatRequest if chat else CompletionRequest)
         ex.model = body["model"]
         ex.stream = bool(body.get("stream"))
         await self._check_model(ex, body["model"])
         ex.limit_events.extend(apply_limits(ex.policy.policy.limits, body, chat))
+        return body
+
+    async def check_input(self, ex: Exchange, body: dict[str, Any], chat: bool) -> None:
+        """The input stage; raises `PolicyViolation` on a block, rewrites `body` in place otherwise."""
         slots = chat_input(body) if chat else completion_input(body)
+        if any(r.spec.action == "pseudonymize" for r in ex.policy.input_rules):
+            ex.vault = Vault()  # this request's only: never logged, never stored, gone with the exchange
+            for slot in slots.slots:
+                ex.vault.reserve(slot.text)  # placeholders the client wrote itself are never issued
         verdicts = await self.screen(ex, "input", slots)
         blocked = next((v for v in verdicts if v.blocked), None)
         if blocked:
             ex.blocked_by = blocked.blocked_by
             raise PolicyViolation(blocked.message or "Blocked by policy.", code=blocked.blocked_by)
-        return body
 
     async def screen(self, ex: Exchange, stage: StageName, slots: SlotSet) -> list[Verdict]:
         """Evaluate a stage over every slot, record it on the exchange, and write redactions back."""
-        verdicts = await self.engine.evaluate(ex.policy, stage, [s.text for s in slots.slots])
+        vault = ex.vault if stage == "input" else None
+        verdicts = await self.engine.evaluate(ex.policy, stage, [s.text for s in slots.slots], vault)
         items = [s.item for s in slots.slots]
         if stage == "input":
             ex.input_verdicts, ex.input_items = verdicts, items

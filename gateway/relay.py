@@ -11,6 +11,7 @@ from gateway.exchange import Exchange
 from gateway.pipeline import Pipeline
 from gateway.channels import ArgumentsChannel
 from gateway.texts import chat_output, completion_output
+from policies.pseudonymize import Vault
 from policies.verdict import Verdict
 
 
@@ -39,6 +40,8 @@ async def relay(pipeline: Pipeline, ex: Exchange, path: str, body: dict[str, Any
         if verdict:
             ex.blocked_by = ex.blocked_by or verdict.blocked_by
             filter_choice(choice, verdict.message or "", chat)
+        elif ex.vault:
+            _restore_placeholders(choice, ex.vault, chat)
     return 200, msgspec.json.encode(payload)
 
 
@@ -53,7 +56,7 @@ async def _screen_tool_calls(pipeline: Pipeline, ex: Exchange, payload: dict[str
             function = call.get("function") or {}
             if not isinstance(function.get("arguments"), str):
                 continue
-            channel = ArgumentsChannel(pipeline.engine, ex.policy)
+            channel = ArgumentsChannel(pipeline.engine, ex.policy, ex.restorer())
             first = await channel.feed(function["arguments"])
             rest = first if first.blocked else await channel.finish()
             verdicts = channel.verdicts()
@@ -65,6 +68,13 @@ async def _screen_tool_calls(pipeline: Pipeline, ex: Exchange, payload: dict[str
                 break
             function["arguments"] = first.text + rest.text
     return newly_blocked
+
+
+def _restore_placeholders(choice: dict[str, Any], vault: Vault, chat: bool) -> None:
+    """Give the caller back the values the model only saw as placeholders (tool calls restore in their channel)."""
+    holder, key = (choice.get("message") or {}, "content") if chat else (choice, "text")
+    if isinstance(holder.get(key), str):
+        holder[key] = vault.restore(holder[key])
 
 
 def filter_choice(choice: dict[str, Any], message: str, chat: bool) -> None:

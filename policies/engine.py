@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from detectors import Detector, DetectorError, Finding
 from detectors.executor import DetectorExecutor
 from policies.compiled import CompiledPolicy, CompiledRule
+from policies.pseudonymize import Vault
 from policies.redaction import Redactor
 from policies.schema import StageName
 from policies.verdict import RuleError, RuleFinding, Verdict, decide
@@ -27,8 +28,12 @@ class PolicyEngine:
         self._redactor = redactor
         self._on_timing = on_timing
 
-    async def evaluate(self, policy: CompiledPolicy, stage: StageName, texts: Sequence[str]) -> list[Verdict]:
-        """One verdict per text. Never raises for a detector failure: `on_error` turns it into a decision."""
+    async def evaluate(self, policy: CompiledPolicy, stage: StageName, texts: Sequence[str],
+                       vault: Vault | None = None) -> list[Verdict]:
+        """One verdict per text. Never raises for a detector failure: `on_error` turns it into a decision.
+
+        `vault`, given for a request whose input rules pseudonymize, issues their placeholders.
+        """
         rules = policy.stage_rules(stage)
         if not rules or not texts:
             return [Verdict(decision="allow", text=t, audit_text=t) for t in texts]
@@ -42,7 +47,7 @@ class PolicyEngine:
                     errors.append(outcome)
                 else:
                     findings.extend(_tag(rule, f) for f in outcome[i])
-            verdicts.append(self._fold(policy, rules, text, tuple(findings), tuple(errors)))
+            verdicts.append(self._fold(policy, rules, text, tuple(findings), tuple(errors), vault))
         return verdicts
 
     def redact(self, policy: CompiledPolicy, text: str, findings: Sequence[RuleFinding]) -> str:
@@ -72,14 +77,14 @@ class PolicyEngine:
                 self._on_timing(detector.name, rule.spec.id, time.perf_counter() - started)
 
     def _fold(self, policy: CompiledPolicy, rules: Sequence[CompiledRule], text: str, findings: tuple[RuleFinding, ...],
-              errors: tuple[RuleError, ...]) -> Verdict:
+              errors: tuple[RuleError, ...], vault: Vault | None = None) -> Verdict:
         decision = decide(findings, errors)
         audit_text = self.audit_text(policy, text, findings)
         if decision == "block":
             blocker = _first_blocking_rule(rules, findings, errors)
             return Verdict(decision="block", text=text, audit_text=audit_text, findings=findings, errors=errors,
                            blocked_by=blocker.spec.id, message=blocker.spec.message)
-        redacted = self._redactor.apply(text, findings, policy.masks) if decision == "redact" else text
+        redacted = self._redactor.apply(text, findings, policy.masks, vault) if decision == "redact" else text
         return Verdict(decision=decision, text=redacted, audit_text=audit_text, findings=findings, errors=errors)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from typing import Mapping, Sequence
 
+from policies.pseudonymize import Vault
 from policies.schema import MaskOptions
 from policies.verdict import ACTION_STRENGTH, TRANSFORMING, RuleFinding
 
@@ -36,9 +37,11 @@ class Redactor:
     def __init__(self, hash_key: bytes | None = None) -> None:
         self._hash_key = hash_key
 
-    def replacement(self, finding: RuleFinding, value: str, mask: MaskOptions) -> str:
-        if finding.action == "redact":
+    def replacement(self, finding: RuleFinding, value: str, mask: MaskOptions, vault: Vault | None = None) -> str:
+        if finding.action == "redact" or (finding.action == "pseudonymize" and vault is None):
             return f"<{finding.type}>"
+        if finding.action == "pseudonymize":
+            return vault.placeholder(finding.type, value)
         if finding.action == "hash":
             return f"<{finding.type}:{self.digest(value)}>"
         keep = min(mask.keep_last, len(value))
@@ -50,13 +53,14 @@ class Redactor:
             return hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()[:16]
         return hashlib.sha256(data).hexdigest()[:16]
 
-    def apply(self, text: str, findings: Sequence[RuleFinding], masks: Mapping[str, MaskOptions]) -> str:
-        """`masks` maps a rule id to its mask options."""
+    def apply(self, text: str, findings: Sequence[RuleFinding], masks: Mapping[str, MaskOptions],
+              vault: Vault | None = None) -> str:
+        """`masks` maps a rule id to its mask options; `vault` issues the placeholders of `pseudonymize`."""
         out: list[str] = []
         pos = 0
         for f in merge_spans(findings):
             out.append(text[pos : f.start])
-            out.append(self.replacement(f, text[f.start : f.end], masks.get(f.rule, _DEFAULT_MASK)))
+            out.append(self.replacement(f, text[f.start : f.end], masks.get(f.rule, _DEFAULT_MASK), vault))
             pos = f.end
         out.append(text[pos:])
         return "".join(out)

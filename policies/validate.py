@@ -24,6 +24,7 @@ def check_policy(policy: Policy) -> list[Issue]:
     """Every semantic issue; an empty list means the policy is sound. All issues are errors."""
     issues = list(_duplicate_ids(policy))
     issues += _limits(policy)
+    issues += _stages(policy)
     for path, rule in _rules(policy):
         issues += _common(path, rule)
         if isinstance(rule, PiiRule):
@@ -56,6 +57,22 @@ def _limits(policy: Policy) -> Iterator[Issue]:
     if limits.models is not None and not limits.models:
         yield Issue(("limits", "models"), "models is empty, so every request would be refused; "
                                           "list the allowed models or remove the key to allow any")
+
+
+def _stages(policy: Policy) -> Iterator[Issue]:
+    for i, rule in enumerate(policy.output.rules):
+        if rule.action == "pseudonymize":
+            yield Issue(("output", "rules", i, "action"), "pseudonymize is an input action: the output gets the "
+                                                          "values back; use redact on output")
+    if policy.output.mode != "sequential":
+        yield Issue(("output", "mode"), "mode applies to the input stage only")
+    if policy.input.mode == "parallel":
+        for i, rule in enumerate(policy.input.rules):
+            if rule.action in ("redact", "mask", "hash", "pseudonymize"):
+                # The backend request starts before the rules finish, so it cannot carry their rewrites.
+                yield Issue(("input", "rules", i, "action"),
+                            f"mode: parallel sends the prompt before the rules finish, so input rules may only "
+                            f"block, monitor or allow, not {rule.action}")
 
 
 def _common(path: JsonPath, rule: Rule) -> Iterator[Issue]:

@@ -11,8 +11,9 @@ from policies.schema import Action
 Decision = Literal["allow", "monitor", "redact", "block"]
 
 # Strongest first: when spans from several rules overlap, the strongest action wins.
-ACTION_STRENGTH: dict[str, int] = {"block": 5, "redact": 4, "hash": 3, "mask": 2, "monitor": 1, "allow": 0}
-TRANSFORMING: frozenset[str] = frozenset({"redact", "hash", "mask"})
+ACTION_STRENGTH: dict[str, int] = {"block": 6, "redact": 5, "pseudonymize": 4, "hash": 3, "mask": 2, "monitor": 1,
+                                   "allow": 0}
+TRANSFORMING: frozenset[str] = frozenset({"redact", "pseudonymize", "hash", "mask"})
 
 
 class RuleFinding(msgspec.Struct, frozen=True):

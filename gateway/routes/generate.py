@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, TypeVar
 
 import asyncio
+import httpx
 import msgspec
 from litestar import Request, Response, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -39,7 +40,10 @@ async def _generate(request: Request, pipeline: Pipeline, route: str, chat: bool
         except RequestEntityTooLarge as exc:
             raise PayloadTooLarge(f"The request body is larger than this gateway accepts "
                                   f"({request.app.request_max_body_size} bytes).", code="request_too_large") from exc
-        body = await pipeline.admit(ex, raw, chat)
+        body = await pipeline.prepare(ex, raw, chat)
+        if pipeline.parallel(ex):
+            return await _parallel(request, pipeline, ex, route, body, chat)
+        await pipeline.check_input(ex, body, chat)
         if ex.stream:
             return await _open_stream(request, pipeline, ex, route, body, chat)
         status, content = await _until_disconnect(request, relay(pipeline, ex, route, body, chat))
@@ -51,9 +55,43 @@ async def _generate(request: Request, pipeline: Pipeline, route: str, chat: bool
     return Response(content, status_code=status, media_type=JSON)
 
 
+async def _parallel(request: Request, pipeline: Pipeline, ex: Exchange, route: str, body: dict[str, Any],
+                    chat: bool) -> Response[Any]:
+    """Input rules and the backend call run together; a block cancels the backend call.
+
+    The policy validator allows this mode only when no input rule rewrites text, so the
+    body the backend got is exactly the one the rules approve.
+    """
+    if ex.stream:
+        opening = asyncio.ensure_future(pipeline.upstream.open_stream(route, msgspec.json.encode(body)))
+        try:
+            await pipeline.check_input(ex, body, chat)
+        except BaseException:
+            opening.cancel()
+            opened = (await asyncio.gather(opening, return_exceptions=True))[0]
+            if isinstance(opened, httpx.Response):
+                await opened.aclose()  # closing the stream aborts the generation
+            raise
+        return await _stream_response(pipeline, ex, await opening, chat)
+    backend = asyncio.ensure_future(_until_disconnect(request, relay(pipeline, ex, route, dict(body), chat)))
+    try:
+        await pipeline.check_input(ex, body, chat)
+    except BaseException:
+        backend.cancel()
+        await asyncio.gather(backend, return_exceptions=True)
+        raise
+    status, content = await backend
+    await pipeline.finish(ex, status)
+    return Response(content, status_code=status, media_type=JSON)
+
+
 async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route: str, body: dict[str, Any],
                        chat: bool) -> Response[Any]:
     response = await pipeline.upstream.open_stream(route, msgspec.json.encode(body))
+    return await _stream_response(pipeline, ex, response, chat)
+
+
+async def _stream_response(pipeline: Pipeline, ex: Exchange, response: httpx.Response, chat: bool) -> Response[Any]:
     if response.status_code != 200:
         try:
             content = await response.aread()
@@ -64,7 +102,7 @@ async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route
         ex.error = f"backend answered {response.status_code}"
         await pipeline.finish(ex, response.status_code)
         return Response(content, status_code=response.status_code, media_type=JSON)
-    stream = StreamRelay(pipeline, ex, response, chat)
+    stream = StreamRelay(pipeline, ex, response, chat, ex.restorer())
     return Stream(stream.events(), media_type="text/event-stream",
                   headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
