@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import time
 from pathlib import Path
@@ -21,9 +22,10 @@ KEYWORDS_POLICY = Path(__file__).parent / "policies" / "keywords-toxicity.yaml"
 class _ThreadedSystem:
     """A synchronous predictor run off the event loop; latency is timed inside the worker thread."""
 
-    def __init__(self, name: str, threshold: float, fn: Callable[[str], list[ScoredSpan]]) -> None:
+    def __init__(self, name: str, threshold: float, version: str, fn: Callable[[str], list[ScoredSpan]]) -> None:
         self.name = name
         self.thresholds = {name: threshold}
+        self.versions = {name: version}
         self._fn = fn
 
     async def predict(self, text: str) -> Prediction:
@@ -95,7 +97,8 @@ def presidio_baseline(policy: Policy, stage: StageName, rule_ids: Sequence[str])
         results = analyzer.analyze(text=text, language=language, entities=entities, score_threshold=0.0)
         return [ScoredSpan(r.entity_type, r.start, r.end, float(r.score), "presidio") for r in results]
 
-    return _ThreadedSystem("presidio", min(r.threshold for r in rules), analyze)
+    version = f"presidio-analyzer {importlib.metadata.version('presidio-analyzer')}, {nlp_model or 'blank'} pipeline"
+    return _ThreadedSystem("presidio", min(r.threshold for r in rules), version, analyze)
 
 
 def profanity_check_baseline() -> System:
@@ -109,7 +112,8 @@ def profanity_check_baseline() -> System:
     def score(text: str) -> list[ScoredSpan]:
         return [ScoredSpan("PROFANITY", 0, len(text), float(predict_prob([text])[0]), "profanity-check")]
 
-    return _ThreadedSystem("profanity-check", 0.5, score)
+    version = f"alt-profanity-check {importlib.metadata.version('alt-profanity-check')}"
+    return _ThreadedSystem("profanity-check", 0.5, version, score)
 
 
 def keywords_baseline(stage: StageName, factory: DetectorFactory) -> System:

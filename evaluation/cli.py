@@ -12,7 +12,7 @@ import click
 from detectors import DetectorError
 from evaluation.baselines import BASELINES, build_baseline
 from evaluation.datasets import DATA_DIR_ENV, NAMES, default_data_dir, load_dataset
-from evaluation.render import Report, write
+from evaluation.render import Report, calibrated_point, write
 from evaluation.run import Progress, evaluate, predict_all
 from evaluation.systems import PolicySystem, System, pii_rules
 from evaluation.types import Dataset, DatasetError
@@ -156,7 +156,7 @@ def _summary(report: Report) -> str:
             c = s.at_policy_threshold
             line = f"  {s.system}: P {_f(c.precision)}, R {_f(c.recall)}, F1 {_f(c.f1)}, FPR {_f(c.fpr)}; {lat}"
             if s.calibrated:
-                line += (f"; at ≥{s.calibrated.threshold:.4f} (FPR {_f(s.calibrated.calibration.fpr)} on "
+                line += (f"; at {calibrated_point(s.calibrated.threshold)} (FPR {_f(s.calibrated.calibration.fpr)} on "
                          f"{s.calibrated.on}): TPR {_f(s.calibrated.metrics.recall)}")
             lines.append(line)
     return "\n".join(lines)

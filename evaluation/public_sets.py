@@ -1,13 +1,15 @@
 """Loaders for the public sets in the shared data folder; each knows its file's format traps.
 
 Every loader takes (data folder, stage, option) and returns a `Dataset`; `option` is the
-text after a colon in the set's name, and only `openai-moderation` uses it.
+text after a colon in the set's name: categories for `openai-moderation`, `test` (the built-in
+classifiers' held-out split) for `jailbreakbench` and the `cyberseceval` sets.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -32,6 +34,22 @@ MODERATION_CATEGORIES = ("S", "H", "V", "HR", "SH", "S3", "H2", "V2")
 def _no_option(name: str, option: str) -> None:
     if option:
         raise DatasetError(f"{name} takes no option, got {name}:{option}")
+
+
+def held_out_test(key: str) -> bool:
+    """The test tenth of the split the built-in classifiers were trained with (see detectors/models/*.md).
+
+    sha256 of a group key ('jbb:<behavior index>', 'cse:<prompt_id>'), first 8 bytes big-endian, mod 10:
+    9 is test. Keying by behavior or prompt keeps every attack on one goal, and every translation
+    of one case, on the same side of the split.
+    """
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 10 == 9
+
+
+def _test_only(name: str, option: str) -> bool:
+    if option not in ("", "test"):
+        raise DatasetError(f"{name} takes only the option 'test' (the classifiers' held-out split), got {option!r}")
+    return option == "test"
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
@@ -120,7 +138,7 @@ def cold_test(data_dir: Path, stage: StageName, option: str) -> Dataset:
 
 def jailbreakbench(data_dir: Path, stage: StageName, option: str) -> Dataset:
     """JailbreakBench artifacts. input: unique attack prompts (all 1); output: responses, 1 when judged jailbroken."""
-    _no_option("jailbreakbench", option)
+    test_only = _test_only("jailbreakbench", option)
     root = data_dir / JAILBREAKBENCH
     items, seen, empty = [], set(), 0
     for path in sorted(root.glob("*/*/*.json")):
@@ -128,6 +146,8 @@ def jailbreakbench(data_dir: Path, stage: StageName, option: str) -> Dataset:
         if method == "test-artifact":  # placeholder rows ("Placeholder Prompt"), not attacks
             continue
         for row in json.loads(path.read_text(encoding="utf-8"))["jailbreaks"]:
+            if test_only and not held_out_test(f"jbb:{int(row['index'])}"):
+                continue
             text = row["prompt"] if stage == "input" else row["response"]
             if not text or not text.strip():  # some PAIR prompts are null or empty
                 empty += 1
@@ -139,28 +159,35 @@ def jailbreakbench(data_dir: Path, stage: StageName, option: str) -> Dataset:
             items.append(Item(id=f"{method}/{path.parts[-2]}/{path.stem}/{row['index']}", text=text, label=label,
                               group=method))
     what = "attack prompts, every one a positive" if stage == "input" else "responses, jailbroken (JBB judge) = 1"
-    return Dataset(name="jailbreakbench", kind="classification", items=items, source=JAILBREAKBENCH,
-                   notes=[f"{what}; duplicates removed, {empty} empty or null texts skipped, test-artifact skipped"])
+    notes = [f"{what}; duplicates removed, {empty} empty or null texts skipped, test-artifact skipped"]
+    if test_only:
+        notes.append(_TEST_NOTE)
+    return Dataset(name="jailbreakbench" + (":test" if test_only else ""), kind="classification", items=items,
+                   source=JAILBREAKBENCH, notes=notes)
 
 
-def _cyberseceval(path: Path, name: str) -> Dataset:
+_TEST_NOTE = ("only the held-out test tenth of the built-in classifiers' split (the rest trained them): "
+              "sha256 of 'jbb:<behavior index>' or 'cse:<prompt_id>' mod 10 = 9")
+
+
+def _cyberseceval(path: Path, name: str, option: str) -> Dataset:
+    test_only = _test_only(name, option)
     rows = json.loads(path.read_text(encoding="utf-8"))
     items = [Item(id=str(i), text=r["user_input"], label=1, group=f"{r['injection_type']}/{r['speaking_language']}")
-             for i, r in enumerate(rows)]
-    return Dataset(name=name, kind="classification", items=items, source=str(path),
-                   notes=["every case is an injection (label 1); the text is the user turn, which carries it"])
+             for i, r in enumerate(rows) if not test_only or held_out_test(f"cse:{r['prompt_id']}")]
+    notes = ["every case is an injection (label 1); the text is the user turn, which carries it"]
+    return Dataset(name=name + (":test" if test_only else ""), kind="classification", items=items, source=str(path),
+                   notes=notes + ([_TEST_NOTE] if test_only else []))
 
 
 def cyberseceval(data_dir: Path, stage: StageName, option: str) -> Dataset:
     """CyberSecEval prompt injection, English."""
-    _no_option("cyberseceval", option)
-    return _cyberseceval(data_dir / CYBERSECEVAL, "cyberseceval")
+    return _cyberseceval(data_dir / CYBERSECEVAL, "cyberseceval", option)
 
 
 def cyberseceval_multilingual(data_dir: Path, stage: StageName, option: str) -> Dataset:
     """CyberSecEval prompt injection, machine-translated into 17 languages."""
-    _no_option("cyberseceval-multilingual", option)
-    return _cyberseceval(data_dir / CYBERSECEVAL_ML, "cyberseceval-multilingual")
+    return _cyberseceval(data_dir / CYBERSECEVAL_ML, "cyberseceval-multilingual", option)
 
 
 def _xstest_items(data_dir: Path, safe_only: bool) -> list[Item]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -40,6 +41,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
+def calibrated_point(threshold: float) -> str:
+    """A calibrated threshold sits just above a negative's score: "> 0.3809" says which items it flags."""
+    return "≥ 0" if threshold == 0.0 else f"> {math.nextafter(threshold, 0.0):.6g}"
+
+
 def _thresholds(section: Section) -> str:
     return ", ".join(f"{rule} ≥ {value:g}" for rule, value in section.thresholds.items())
 
@@ -48,6 +54,8 @@ def markdown(report: Report) -> str:
     lines = [f"# {report.dataset}: {report.kind}, {report.items} items, {report.stage} stage of `{report.policy}`", "",
              f"Command: `{report.command}`", "", f"Source: `{report.source}`", ""]
     lines += [f"- {note}" for note in report.notes] + [""]
+    lines += ["Systems: " + "; ".join(f"{s.system} ({', '.join(f'{k}: {v}' for k, v in s.versions.items())})"
+                                      for s in report.systems) + ".", ""]
     if report.kind == "pii":
         lines += _pii_markdown(report)
     else:
@@ -109,7 +117,7 @@ def _classification_markdown(report: Report) -> list[str]:
         lines += [f"## At the threshold whose FPR on {c0.on} is at most {c0.max_fpr:g}", ""]
         lines += _table(["system", "threshold", f"FPR on {c0.on}", "precision", "recall (TPR)", "F1", "FPR", "TP",
                          "FP", "TN", "FN"],
-                        [[s.system, f"≥ {s.calibrated.threshold:.4f}", _f(s.calibrated.calibration.fpr),
+                        [[s.system, calibrated_point(s.calibrated.threshold), _f(s.calibrated.calibration.fpr),
                           _f(s.calibrated.metrics.precision), _f(s.calibrated.metrics.recall),
                           _f(s.calibrated.metrics.f1), _f(s.calibrated.metrics.fpr), str(s.calibrated.metrics.tp),
                           str(s.calibrated.metrics.fp), str(s.calibrated.metrics.tn), str(s.calibrated.metrics.fn)]

@@ -65,7 +65,7 @@ async def evaluate(dataset: Dataset, systems: Sequence[System], *, policy: str, 
     predictions = await predict_all(dataset, systems, progress)
     if dataset.kind == "pii":
         types = scored_types(dataset, rule_entities)
-        pii: list[PiiSection] = [pii_section(s.name, dataset, predictions[s.name], s.thresholds, types)
+        pii: list[PiiSection] = [pii_section(s.name, dataset, predictions[s.name], s.thresholds, s.versions, types)
                                  for s in systems]
         return Report(**header(dataset), policy=policy, stage=stage, scored_types=sorted(types), command=command,
                       systems=pii)
@@ -75,6 +75,7 @@ async def evaluate(dataset: Dataset, systems: Sequence[System], *, policy: str, 
         calibrated = {s.name: calibrate(cal_set.name, cal_set, cal_predictions[s.name], max_fpr, dataset,
                                         predictions[s.name]) for s in systems}
     sections: list[ClassificationSection] = [
-        classification_section(s.name, dataset, predictions[s.name], s.thresholds, calibrated.get(s.name))
+        classification_section(s.name, dataset, predictions[s.name], s.thresholds, s.versions,
+                               calibrated.get(s.name))
         for s in systems]
     return Report(**header(dataset), policy=policy, stage=stage, command=command, systems=sections)

@@ -28,6 +28,7 @@ class SpanSweepPoint(msgspec.Struct, frozen=True):
 class PiiSection(msgspec.Struct, frozen=True, kw_only=True):
     system: str
     thresholds: dict[str, float]
+    versions: dict[str, str]
     latency: Latency
     errors: int
     exact: SpanReport
@@ -57,6 +58,7 @@ class GroupRow(msgspec.Struct, frozen=True):
 class ClassificationSection(msgspec.Struct, frozen=True, kw_only=True):
     system: str
     thresholds: dict[str, float]
+    versions: dict[str, str]
     latency: Latency
     errors: int
     at_policy_threshold: ClassCounts
@@ -86,7 +88,7 @@ def scored_types(dataset: Dataset, rule_entities: set[str] | None) -> set[str]:
 
 
 def pii_section(name: str, dataset: Dataset, predictions: Sequence[Prediction], thresholds: dict[str, float],
-                types: set[str]) -> PiiSection:
+                versions: dict[str, str], types: set[str]) -> PiiSection:
     gold = [item.spans for item in dataset.items]
     chosen = [_as_spans(at_own_threshold(p, thresholds)) for p in predictions]
     unscored = Counter(s.type for spans in chosen for s in spans if s.type not in types)
@@ -95,7 +97,7 @@ def pii_section(name: str, dataset: Dataset, predictions: Sequence[Prediction], 
         at_t = [_as_spans([s for s in p.spans if s.score >= t]) for p in predictions]
         points.append(SpanSweepPoint(threshold=t, exact=span_report(zip(gold, at_t), types, "exact").overall,
                                      overlap=span_report(zip(gold, at_t), types, "overlap").overall))
-    return PiiSection(system=name, thresholds=thresholds, latency=latency(predictions),
+    return PiiSection(system=name, thresholds=thresholds, versions=versions, latency=latency(predictions),
                       errors=sum(p.errors for p in predictions),
                       exact=span_report(zip(gold, chosen), types, "exact"),
                       overlap=span_report(zip(gold, chosen), types, "overlap"),
@@ -113,7 +115,8 @@ def policy_flags(predictions: Sequence[Prediction], thresholds: dict[str, float]
 
 
 def classification_section(name: str, dataset: Dataset, predictions: Sequence[Prediction],
-                           thresholds: dict[str, float], calibrated: Calibrated | None = None) -> ClassificationSection:
+                           thresholds: dict[str, float], versions: dict[str, str],
+                           calibrated: Calibrated | None = None) -> ClassificationSection:
     labels = [int(item.label or 0) for item in dataset.items]
     scores = [item_score(p) for p in predictions]
     flags = policy_flags(predictions, thresholds)
@@ -121,7 +124,8 @@ def classification_section(name: str, dataset: Dataset, predictions: Sequence[Pr
     if calibrated is not None:
         flags = [flagged(s, calibrated.threshold) for s in scores]
     return ClassificationSection(
-        system=name, thresholds=thresholds, latency=latency(predictions), errors=sum(p.errors for p in predictions),
+        system=name, thresholds=thresholds, versions=versions, latency=latency(predictions),
+        errors=sum(p.errors for p in predictions),
         at_policy_threshold=headline, calibrated=calibrated, sweep=sweep(labels, scores),
         groups=_groups(dataset, labels, flags))
 

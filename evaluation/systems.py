@@ -20,6 +20,8 @@ class System(Protocol):
     name: str
     thresholds: dict[str, float]
     """The operating threshold of each rule (or baseline) id: the headline numbers are taken there."""
+    versions: dict[str, str]
+    """What produced the scores, per rule (or baseline) id: detector versions name model weights and lists."""
 
     async def predict(self, text: str) -> Prediction: ...
 
@@ -63,6 +65,8 @@ class PolicySystem:
         self._stage = stage
         evaluated, self.thresholds = relaxed(policy, stage, rule_ids)
         self._runner = OfflineRunner(evaluated, source=str(source), factory=factory)
+        self.versions = {r.spec.id: f"{r.detector.name} {r.detector.version}"
+                         for r in self._runner.compiled.stage_rules(stage) if r.spec.id in self.thresholds}
 
     async def predict(self, text: str) -> Prediction:
         started = time.perf_counter()

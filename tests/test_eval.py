@@ -16,6 +16,7 @@ from detectors.checksums import cn_id_valid, luhn_valid, uscc_valid
 from evaluation.cli import eval_command
 from evaluation.cn_synth import generate
 from evaluation.datasets import default_data_dir, load_dataset, load_jsonl, public_path
+from evaluation.public_sets import held_out_test
 from evaluation.metrics import (classify, match_counts, percentile, span_report, sweep, threshold_at_fpr)
 from evaluation.types import DatasetError, Span
 
@@ -188,6 +189,23 @@ def test_presidio_synth_maps_names_and_keeps_exclusive_ends() -> None:
     assert any("AGE (74 spans)" in note for note in dataset.notes)
 
 
+@needs_shared("jailbreakbench")
+@needs_shared("cyberseceval")
+def test_test_option_keeps_the_classifiers_held_out_tenth_whole_per_behavior_and_case() -> None:
+    full, test = load_dataset("jailbreakbench", SHARED).items, load_dataset("jailbreakbench:test", SHARED).items
+    def behavior(item) -> str:
+        return item.id.rsplit("/", 1)[1]
+
+    behaviors = {behavior(i) for i in test}
+    assert 0 < len(test) < len(full) / 5
+    assert len([i for i in full if behavior(i) in behaviors]) == len(test)  # every attack on those goals
+    assert all(held_out_test(f"jbb:{b}") for b in behaviors)
+    cse = load_dataset("cyberseceval-multilingual:test", SHARED)
+    assert cse.name == "cyberseceval-multilingual:test" and 0 < len(cse.items) < 1004 / 5
+    with pytest.raises(DatasetError, match="only the option 'test'"):
+        load_dataset("cyberseceval:train", SHARED)
+
+
 @needs_shared("hatecheck")
 @needs_shared("xstest-safe")
 @needs_shared("cold-test")
@@ -291,6 +309,7 @@ def test_eval_classification_reports_fpr_groups_and_a_calibrated_threshold(tmp_p
     assert code == 0, output
     report = json.loads((tmp_path / "toxicity.json").read_text())
     [system] = report["systems"]
+    assert system["versions"]["insults"].startswith("keywords ")
     at = system["at_policy_threshold"]
     assert (at["tp"], at["fn"], at["fp"], at["tn"]) == (2, 1, 1, 2)
     assert at["fpr"] == pytest.approx(1 / 3)
