@@ -26,7 +26,8 @@ HELP = f"""Measure a policy on labelled data, beside baselines.
 DATASET is a name or a JSONL file of your own. Names: {", ".join(NAMES)}.
 The public sets are read from --data-dir (default ${DATA_DIR_ENV}, else ../shared/data
 beside the repository); cn-synth is generated (--seed; --limit sets its size, default 1000).
-openai-moderation:H,HR picks moderation categories (default: any of them).
+openai-moderation:H,HR picks moderation categories (default: any of them); jailbreakbench:test
+and cyberseceval[-multilingual]:test keep only the built-in classifiers' held-out split.
 A JSONL file has one object per line, all of one kind:
   {{"text": "...", "label": 0 or 1}}                         classification
   {{"text": "...", "spans": [{{"type", "start", "end"}}]}}     PII, end exclusive
@@ -46,7 +47,7 @@ Examples:
   guardgate eval --policy policies/default.yaml --dataset presidio-synth --baseline presidio
   guardgate eval --policy evaluation/policies/cn-pii.yaml --dataset cn-synth --limit 2000
   guardgate eval --policy tox.yaml --dataset hatecheck --baseline profanity-check --baseline keywords
-  guardgate eval --policy inj.yaml --dataset jailbreakbench --calibrate-on xstest-safe --max-fpr 0.05
+  guardgate eval --policy inj.yaml --dataset jailbreakbench:test --calibrate-on xstest-safe --max-fpr 0.05
 """
 
 
