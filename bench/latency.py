@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_KEY = "sk-guardgate-bench"  # LiteLLM's proxy refuses to start without a master key
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.gateway import free_port, start_gateway, stop_gateway  # noqa: E402
@@ -43,7 +44,7 @@ def start_litellm(binary: str, upstream: str, model: str, workdir: Path) -> tupl
     config.write_text(f"model_list:\n  - model_name: {model}\n    litellm_params:\n"
                       f"      model: hosted_vllm/{model}\n      api_base: {upstream}/v1\n      api_key: none\n")
     log = (workdir / "litellm.log").open("wb")
-    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DISABLE_SCHEMA_UPDATE": "true"}
+    env = {**os.environ, "LITELLM_MASTER_KEY": BENCH_KEY, "LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DISABLE_SCHEMA_UPDATE": "true"}
     proc = subprocess.Popen([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1",
                              "--num_workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
@@ -69,7 +70,7 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
             for name, url in targets.items():
                 started = time.perf_counter()
                 response = await http.post(f"{url}/v1/chat/completions", json=body,
-                                           headers={"authorization": "Bearer bench"})
+                                           headers={"authorization": f"Bearer {BENCH_KEY}"})
                 elapsed = time.perf_counter() - started
                 response.raise_for_status()
                 assert response.json()["usage"]["completion_tokens"] == tokens, response.text

@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.latency import percentile, start_litellm  # noqa: E402
+from bench.latency import BENCH_KEY, percentile, start_litellm  # noqa: E402
 from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
 
 TEXT = ("Thanks for asking. I have sent the summary to the team; if anything is missing, write back "
@@ -55,7 +55,7 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
     body = {"model": model, "max_tokens": tokens, "ignore_eos": True, "temperature": 0, "stream": True,
             "messages": [{"role": "user", "content": "Summarise the meeting for jane.roe@example.org."}]}
     results = {name: {"ttft": [], "gap": [], "total": [], "chunks": []} for name in targets}
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with httpx.AsyncClient(timeout=60, headers={"authorization": f"Bearer {BENCH_KEY}"}) as http:
         for i in range(warmup + requests):
             for name, url in targets.items():
                 ttft, gaps, total = await one(http, url, body)

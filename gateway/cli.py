@@ -16,6 +16,8 @@ _SUBCOMMANDS = {
     "analyze": "policies.analyze:analyze",
     "policy": "policies.cli:policy",
     "audit": "audit.cli:audit",
+    "eval": "evaluation.cli:eval_command",
+    "train": "training.cli:train",
     "demo-model": "gateway.cli:demo_model",
 }
 

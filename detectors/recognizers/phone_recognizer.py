@@ -12,13 +12,24 @@ import re
 from typing import List, Optional
 
 import phonenumbers
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 # A run of up to eight digit groups, each optionally in brackets, joined by at most one separator.
 _RUN = re.compile(r"(?<![\w+])\+?\(?\d{1,5}\)?(?:[ .\-]?\(?\d{1,5}\)?){0,7}(?!\w)")
 # Dates and dotted quads are digit groups too, but never phone numbers.
-_NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}")
+# Dates (also followed by a time), dotted quads and US SSNs are digit groups too, but never phone numbers.
+_NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}(?!\d)|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}(?!\d)"
+                        r"|\d{1,3}(?:\.\d{1,3}){3}(?!\d)|\d{3}-\d{2}-\d{4}$")
+
+
+def _looks_like_card(candidate: str) -> bool:
+    """13 to 19 digits passing Luhn: a payment card, which the card recognizer reports."""
+    digits = [int(c) for c in candidate if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
 
 
 class LocalPhoneRecognizer(LocalRecognizer):
@@ -41,17 +52,21 @@ class LocalPhoneRecognizer(LocalRecognizer):
         results: list[RecognizerResult] = []
         for run in _RUN.finditer(text):
             candidate = run.group()
-            if _NOT_PHONE.fullmatch(candidate) or not self._valid(candidate):
+            if _NOT_PHONE.match(candidate) or _looks_like_card(candidate) or not self._valid(candidate):
                 continue
+            explanation = AnalysisExplanation(recognizer=self.name, original_score=self.SCORE,
+                                              textual_explanation="digit groups valid as a phone number")
             results.append(RecognizerResult(
-                self.supported_entities[0], run.start(), run.end(), self.SCORE,
+                self.supported_entities[0], run.start(), run.end(), self.SCORE, analysis_explanation=explanation,
                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
         return results
 
     def _valid(self, candidate: str) -> bool:
         digits = sum(c.isdigit() for c in candidate)
-        if not 8 <= digits <= 15:
+        # National numbers in the supported regions have 10 or more digits; shorter runs (ZIP codes, house
+        # numbers, counts) are phone numbers only when written internationally or with a trunk prefix.
+        if not 8 <= digits <= 15 or (digits < 10 and not candidate.startswith(("+", "0", "(0"))):
             return False
         for region in self.regions:
             try:
