@@ -98,6 +98,7 @@ def serve(policy_path: Path, upstream: str | None, model: str | None, host: str,
     if bool(upstream) == bool(model):
         raise click.UsageError("give exactly one backend: --upstream URL or --model PATH_OR_NAME")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))  # one line per request
     vllm_options = {k: v for k, v in dict(
         served_model_name=served_model_name, dtype=dtype, quantization=quantization, max_model_len=max_model_len,
         gpu_memory_utilization=gpu_memory_utilization).items() if v is not None}
