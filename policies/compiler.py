@@ -79,7 +79,8 @@ class DetectorFactory:
         if not self.backend_url:
             raise ValueError(f"rule {rule.id}: llm_judge needs a backend; pass --upstream (or serve with one)")
         return LlmJudgeDetector(self.backend_url, model=rule.model, categories=dict(rule.categories),
-                                template=rule.template, max_tokens=rule.max_tokens)
+                                template=rule.template, max_tokens=rule.max_tokens,
+                                request_options=dict(rule.request_options))
 
 
 def _resolve(base_dir: Path, path: str) -> Path:

@@ -7,7 +7,7 @@ typo is an error at load time rather than a rule that silently never fires.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
@@ -89,6 +89,7 @@ class LlmJudgeRule(_RuleBase, tag_field="detector", tag="llm_judge", kw_only=Tru
     categories: Annotated[dict[str, str], msgspec.Meta(min_length=1)]  # code (e.g. S1) -> description
     template: str  # with {categories} and {text}
     max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32
+    request_options: dict[str, Any] = {}  # extra fields merged into the judge's request, e.g. structured_outputs
 
 
 Rule = Union[PiiRule, KeywordsRule, ClassifierRule, HfClassifierRule, LlmJudgeRule]
