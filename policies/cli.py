@@ -69,7 +69,7 @@ def _compile_problems(loaded: Policy, locations: Locations, factory: DetectorFac
         for i, rule in enumerate(loaded.stage(stage).rules):
             path = (stage, "rules", i)
             try:
-                factory.build(rule).detect_batch(["guardgate compile probe: jane@example.org"])
+                factory.build(rule, Path(locations.filename).parent).detect_batch(["guardgate compile probe: jane@example.org"])
             except Exception as exc:  # noqa: BLE001 - any failure to build or run is the author's to fix
                 where = (*path, "nlp_model") if getattr(rule, "nlp_model", None) else path
                 problems.append(locations.problem(where, f"detector does not build or run: {exc}"))
