@@ -1,0 +1,1 @@
+"""Training for the built-in classifiers: data recipes over ../shared/data, the trainer, model cards, `guardgate train`."""
