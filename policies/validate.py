@@ -135,8 +135,9 @@ def _entities_in(tree: ast.AST) -> set[str]:
                     found.add(default.value)
         elif isinstance(node, ast.keyword) and node.arg == "supported_entity" and isinstance(node.value, ast.Constant):
             found.add(node.value.value)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.endswith("ENTITIES")
-                                                  for t in node.targets):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(t, ast.Name) and t.id.endswith("ENTITIES")
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
             if isinstance(node.value, (ast.List, ast.Tuple, ast.Set)):
                 found.update(e.value for e in node.value.elts if isinstance(e, ast.Constant))
     return {n for n in found if isinstance(n, str) and n.isupper()}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import regex
 
-from presidio_analyzer import PatternRecognizer, RecognizerResult
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -44,8 +44,15 @@ class WindowContextRecognizer(PatternRecognizer):
     WINDOW_BEFORE: ClassVar[int] = 48
     WINDOW_AFTER: ClassVar[int] = 16
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    ENTITIES: ClassVar[list[str]] = []  # a subclass names its one entity; the policy validator reads it
+    PATTERNS: ClassVar[list[Pattern]] = []
+    CONTEXT: ClassVar[list[str]] = []
+
+    def __init__(self, patterns: list[Pattern] | None = None, context: list[str] | None = None,
+                 supported_language: str = "en", supported_entity: str | None = None, name: str | None = None) -> None:
+        super().__init__(supported_entity=supported_entity or self.ENTITIES[0], patterns=patterns or self.PATTERNS,
+                         context=context or self.CONTEXT, supported_language=supported_language, name=name,
+                         global_regex_flags=CASE_SENSITIVE)
         self._context_regex = _word_regex(self.context) if self.context else None
 
     def supportive_word(self, text: str, start: int, end: int, extra: Sequence[str] = ()) -> str | None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 from presidio_analyzer import EntityRecognizer, Pattern
 
 from detectors.checksums import cn_id_valid, luhn_valid
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 # 16-19 digits: four groups of four, then up to three more, each group optionally after a space or dash.
 _BODY = r"[0-9]{2}(?:[ -]?[0-9]{4}){3}(?:[ -]?[0-9]{1,3})?"
@@ -17,6 +17,8 @@ _AFTER = r"(?![0-9A-Za-z])"
 
 class CnBankCardRecognizer(WindowContextRecognizer):
     """Luhn decides; a 62 (UnionPay) number that passes is certain, a 4/5 number needs a context word."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_BANK_CARD"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("UnionPay (62)", rf"{_BEFORE}62{_BODY}{_AFTER}", 0.5),
@@ -32,22 +34,6 @@ class CnBankCardRecognizer(WindowContextRecognizer):
 
     REPLACEMENT_PAIRS: ClassVar[list[tuple[str, str]]] = [(" ", ""), ("-", "")]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_BANK_CARD",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = EntityRecognizer.sanitize_value(pattern_text, self.REPLACEMENT_PAIRS)

@@ -7,11 +7,13 @@ from typing import ClassVar
 from presidio_analyzer import EntityRecognizer, Pattern
 
 from detectors.checksums import cn_id_valid
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 
 class CnIdCardRecognizer(WindowContextRecognizer):
     """Region code, birth date, sequence and an ISO 7064 MOD 11-2 check character; the checksum decides."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_ID_CARD"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
@@ -31,22 +33,6 @@ class CnIdCardRecognizer(WindowContextRecognizer):
 
     REPLACEMENT_PAIRS: ClassVar[list[tuple[str, str]]] = [(" ", ""), ("-", "")]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_ID_CARD",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool:
         return cn_id_valid(EntityRecognizer.sanitize_value(pattern_text, self.REPLACEMENT_PAIRS))

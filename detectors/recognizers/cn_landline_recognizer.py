@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 # 010, 02x, then 0 + three digits from 3xx up. No area code starts 01[1-9], which keeps mobiles (13x...) out.
 _AREA = r"(?:10|2[0-9]|[3-9][0-9]{2})"
@@ -16,6 +16,8 @@ _AFTER = r"(?![0-9A-Za-z])"
 
 class CnLandlineRecognizer(WindowContextRecognizer):
     """Written with a dash, space or brackets after the area code it is fairly certain; run together it needs context."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_LANDLINE"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
@@ -37,19 +39,3 @@ class CnLandlineRecognizer(WindowContextRecognizer):
         "电话", "座机", "固话", "固定电话", "传真", "办公电话", "联系电话", "联系方式", "致电",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_LANDLINE",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )

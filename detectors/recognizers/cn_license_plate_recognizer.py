@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 _PROVINCE = "[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
 _LETTER = "[A-HJ-NP-Z]"  # I and O are never used: they read as 1 and 0
@@ -16,6 +16,8 @@ _DOT = "[·•・.]?"  # the middle dot printed on plates, often typed
 
 class CnLicensePlateRecognizer(WindowContextRecognizer):
     """The province character makes the shape specific enough to count without context."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_LICENSE_PLATE"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
@@ -33,19 +35,3 @@ class CnLicensePlateRecognizer(WindowContextRecognizer):
         "车牌", "车牌号", "牌照", "号牌", "车辆", "汽车", "开车", "的车", "停车",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_LICENSE_PLATE",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 _NUMBER = r"1[3-9][0-9](?:[ -]?[0-9]{4}){2}"
 # Not glued to other digits or letters; '+' before a bare number means a longer international number.
@@ -16,6 +16,8 @@ _AFTER = r"(?![0-9A-Za-z])"
 
 class CnMobileRecognizer(WindowContextRecognizer):
     """11-digit mobile numbers, whole or in 3-4-4 groups split by spaces or dashes."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_MOBILE"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("CN mobile with country code", rf"{_BEFORE}(?:\+|00)86[ -]?{_NUMBER}{_AFTER}", 0.7),
@@ -28,19 +30,3 @@ class CnMobileRecognizer(WindowContextRecognizer):
         "手机", "电话", "手机号", "联系方式", "联系电话", "号码", "致电", "微信", "短信",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_MOBILE",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )

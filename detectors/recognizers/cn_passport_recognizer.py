@@ -6,11 +6,13 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 
 class CnPassportRecognizer(WindowContextRecognizer):
     """A letter and eight characters could be any code, so the score stays low until a context word appears."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_PASSPORT"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
@@ -25,19 +27,3 @@ class CnPassportRecognizer(WindowContextRecognizer):
         "护照", "护照号", "护照号码", "旅行证件", "签证",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_PASSPORT",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )

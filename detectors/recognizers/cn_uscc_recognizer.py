@@ -7,13 +7,15 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 
 from detectors.checksums import cn_id_valid, uscc_valid
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 _CHAR = "[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]"  # the 31-character alphabet, either case: I O Z S V never occur
 
 
 class CnUsccRecognizer(WindowContextRecognizer):
     """Authority + category, 6-digit region, 9-character organisation code, check character (weights 3^i mod 31)."""
+
+    ENTITIES: ClassVar[list[str]] = ["CN_USCC"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
@@ -29,22 +31,6 @@ class CnUsccRecognizer(WindowContextRecognizer):
         "统一社会信用代码", "信用代码", "社会信用代码", "营业执照", "纳税人识别号", "税号", "企业", "公司", "机构代码",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_USCC",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool:
         return uscc_valid(pattern_text)

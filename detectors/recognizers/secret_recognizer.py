@@ -10,7 +10,7 @@ from typing import ClassVar
 import regex
 from presidio_analyzer import Pattern
 
-from detectors.recognizers._context import CASE_SENSITIVE, WindowContextRecognizer
+from detectors.recognizers._context import WindowContextRecognizer
 
 _TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
 _TOKEN_AFTER = r"(?![A-Za-z0-9_-])"
@@ -19,6 +19,8 @@ _KEY_PREFIX = regex.compile(r"^(?:AKIA|ASIA|gh[pousr]_|github_pat_|sk-(?:(?:proj
 
 class SecretRecognizer(WindowContextRecognizer):
     """One entity, SECRET, for every credential shape; the prefixes are specific enough to score high alone."""
+
+    ENTITIES: ClassVar[list[str]] = ["SECRET"]
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("AWS access key id", r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])", 0.9),
@@ -56,22 +58,6 @@ class SecretRecognizer(WindowContextRecognizer):
         "密钥", "秘钥", "令牌", "凭证", "密码", "私钥",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "SECRET",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns or self.PATTERNS,
-            context=context or self.CONTEXT,
-            supported_language=supported_language,
-            name=name,
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         if pattern_text.startswith("eyJ"):
