@@ -228,9 +228,8 @@ class StreamRelay:
     def _record(self) -> None:
         ex = self._ex
         for index in sorted(self._choices):
-            choice = self._choices[index]
-            for verdict in choice.verdicts():
-                ex.output_verdicts.append(verdict)
-                ex.output_items.append(index)
-            self._pipeline.count("output", choice.verdicts())
+            verdicts = self._choices[index].verdicts()  # each builds an audit text: once per choice
+            ex.output_verdicts.extend(verdicts)
+            ex.output_items.extend([index] * len(verdicts))
+            self._pipeline.count("output", verdicts)
         ex.streamed_chars = sum(c.sent_chars for c in self._choices.values())
