@@ -36,6 +36,10 @@ class Detector(Protocol):
     characters at the end of a streamed text could still become, or extend, a match
     when more text arrives. Streams release everything before that tail. A detector
     without it has its stream held whole, up to the policy's `max_holdback_chars`.
+
+    It may define `may_find(text: str) -> bool` too: a cheap check, run on the event
+    loop, that is False only when `detect_batch` would certainly find nothing and raise
+    nothing for that text. The engine then skips the call (and its thread hop).
     """
 
     name: str

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import re
 import threading
 from typing import Sequence
 
+from detectors import anchors
 from detectors.base import DetectorError, Finding
 from detectors.holdback import pattern_holdback, sentence_holdback
 
@@ -96,6 +98,12 @@ class PiiDetector:
         self._allow_list = list(allow_list)
         self._max_chars = max_chars
         self._ner = any(e in NER_ENTITIES for e in entities)
+        need = entities_need(analyzer, language, self._entities)
+        self._anchor = anchors.anchor_regex(need) if need is not None else None
+
+    def may_find(self, text: str) -> bool:
+        """False only when no recognizer of this rule can match `text`: then analysing it is skipped."""
+        return self._anchor is None or len(text) > self._max_chars or self._anchor.search(text) is not None
 
     def stream_holdback(self, pending: str) -> int:
         """Pattern matches are final once their token ends; NER needs the whole sentence."""
@@ -107,7 +115,7 @@ class PiiDetector:
     def _detect(self, text: str) -> list[Finding]:
         if len(text) > self._max_chars:
             raise DetectorError(f"text of {len(text)} characters exceeds this rule's max_chars ({self._max_chars})")
-        if not text:
+        if not text or not self.may_find(text):
             return []
         results = self._analyzer.analyze(
             text=text, language=self._language, entities=self._entities,
@@ -115,3 +123,29 @@ class PiiDetector:
         )
         return [Finding(entity_type=r.entity_type, start=r.start, end=r.end, score=float(r.score), detector=self.name)
                 for r in results]
+
+
+def entities_need(analyzer, language: str, entities: Sequence[str]) -> anchors.MaybeNeed:
+    """The characters some match of these entities' recognizers must contain; None when nothing is certain.
+
+    Pattern recognizers are anchored by their regexes; a recognizer that finds candidates
+    its own way may name its candidate regex in `CANDIDATES`. spaCy's recognizer finds
+    nothing when the pipeline has no components (the blank default); any other recognizer
+    leaves the entities unanchored.
+    """
+    from presidio_analyzer import PatternRecognizer
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    blank = not analyzer.nlp_engine.nlp[language].pipe_names
+    needs: list[anchors.MaybeNeed] = []
+    for recognizer in analyzer.registry.get_recognizers(language=language, entities=list(entities)):
+        if isinstance(recognizer, SpacyRecognizer) and blank:
+            continue
+        if isinstance(recognizer, PatternRecognizer) and recognizer.patterns:
+            flags = int(recognizer.global_regex_flags or 0)
+            needs.extend(anchors.pattern_need(p.regex, flags) for p in recognizer.patterns)
+        elif isinstance(getattr(recognizer, "CANDIDATES", None), re.Pattern):
+            needs.append(anchors.pattern_need(recognizer.CANDIDATES.pattern, recognizer.CANDIDATES.flags))
+        else:
+            return None
+    return anchors.union(needs)

@@ -61,6 +61,12 @@ class PolicyEngine:
     async def _run_rule(self, rule: CompiledRule, texts: Sequence[str]) -> list[list[Finding]] | RuleError:
         detector: Detector = rule.detector
         started = time.perf_counter()
+        may_find = getattr(detector, "may_find", None)
+        if may_find is not None and not any(may_find(t) for t in texts):
+            # Nothing in these texts can match: the usual case for streamed prose, answered without a thread hop.
+            if self._on_timing:
+                self._on_timing(detector.name, rule.spec.id, time.perf_counter() - started)
+            return [[] for _ in texts]
         try:
             result = await self._executor.run(lambda: detector.detect_batch(texts), rule.spec.timeout_ms / 1000)
             if len(result) != len(texts):

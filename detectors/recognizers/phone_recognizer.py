@@ -36,6 +36,7 @@ class LocalPhoneRecognizer(LocalRecognizer):
     SCORE = 0.4
     CONTEXT = ["phone", "number", "telephone", "cell", "cellphone", "mobile", "call"]
     REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+    CANDIDATES = _RUN  # every result is one of its matches: what `PiiDetector.may_find` anchors on
 
     def __init__(self, supported_language: str = "en", supported_entity: str = "PHONE_NUMBER",
                  regions: tuple[str, ...] = REGIONS) -> None:
