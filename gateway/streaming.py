@@ -1,8 +1,9 @@
 """The streamed path: each choice's text is released as soon as the output policy can no longer change it.
 
 A reader task drains the backend's SSE stream into a queue; the writer takes whatever has
-arrived, feeds it to each choice's screened channels and sends what they release, so a
-slow detector coalesces chunks rather than falling behind. OpenAI's shape is kept: the
+arrived and feeds it, chunk by chunk, to each choice's screened channels, sending what
+they release. When screening falls behind (a slow detector), the backlog is fed in one
+step: chunks coalesce rather than pile up. OpenAI's shape is kept: the
 role delta first, content and tool-call deltas, one `finish_reason` per choice, the usage
 chunk when the backend sends one, then `[DONE]`. A block ends its choice with
 `finish_reason: "content_filter"` and the rule's message; when every choice is blocked,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, AsyncIterator
 
 import anyio
@@ -30,6 +32,9 @@ from policies.verdict import Verdict
 log = logging.getLogger("guardgate.streaming")
 
 _END = object()
+# Upstream chunks that arrive together are screened and sent one by one, keeping the backend's
+# chunking, until a batch has taken this long; the rest of it is then screened in one step.
+COALESCE_AFTER_S = 0.005
 
 
 class _Choice:
@@ -76,21 +81,18 @@ class StreamRelay:
                 batch = [await queue.get()]
                 while not queue.empty():
                     batch.append(queue.get_nowait())
-                for item in batch:
-                    if item is _END:
-                        ended = True
-                    elif isinstance(item, BaseException):
-                        raise item
-                    elif "error" in item and "choices" not in item:
-                        ex.error = "backend sent an error event"
-                        self._outbox.append(item)
-                        ended = True
-                    else:
-                        self._absorb(item)
-                await self._advance(final=ended)
-                for event in self._drain():
-                    yield event
-                if self._choices and all(c.blocked for c in self._choices.values()):
+                started = time.perf_counter()
+                for position, item in enumerate(batch):
+                    ended = self._take(item)
+                    behind = time.perf_counter() - started > COALESCE_AFTER_S
+                    if not ended and behind and position < len(batch) - 1:
+                        continue  # a backlog: screen the rest of it in one step
+                    await self._advance(final=ended)
+                    for event in self._drain():
+                        yield event
+                    if ended or self._all_blocked():
+                        break
+                if self._all_blocked():
                     break  # nothing left to send: stop the generation
             if self._usage is not None:
                 ex.prompt_tokens = self._usage.get("prompt_tokens")
@@ -114,6 +116,22 @@ class StreamRelay:
                 await self._response.aclose()  # closing the backend stream aborts its generation
                 self._record()
                 await self._pipeline.finish(ex, self.status)
+
+    def _take(self, item: Any) -> bool:
+        """Absorb one item from the reader; True when the stream has ended."""
+        if item is _END:
+            return True
+        if isinstance(item, BaseException):
+            raise item
+        if "error" in item and "choices" not in item:
+            self._ex.error = "backend sent an error event"
+            self._outbox.append(item)
+            return True
+        self._absorb(item)
+        return False
+
+    def _all_blocked(self) -> bool:
+        return bool(self._choices) and all(c.blocked for c in self._choices.values())
 
     async def _read(self, queue: asyncio.Queue[Any]) -> None:
         decoder = SSEDecoder()

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from litestar.testing import TestClient
 
+from gateway import streaming
 from gateway.app import create_app
 from gateway.settings import DEFAULT_POLICY, Settings
 from tests.fixtures.scripted_upstream import Script, ScriptedUpstream, sse
@@ -148,3 +149,25 @@ def test_usage_chunk_comes_last_before_done(http, scripted_upstream) -> None:
     data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {")]
     assert data[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert data[-1]["usage"] == usage and data[-1]["choices"] == []
+
+
+WORDS = ["Hello ", "there, ", "my ", "friend."]
+
+
+def contents(body: str) -> list[str]:
+    return [delta["content"] for line in body.splitlines() if line.startswith("data: {")
+            for choice in json.loads(line[6:])["choices"]
+            if (delta := choice["delta"]).get("content")]
+
+
+@pytest.mark.parametrize(("budget_s", "expected"), [
+    (3600.0, WORDS),  # screening keeps up: the backend's chunks go out as they came
+    (0.0, ["".join(WORDS)]),  # screening is behind: the backlog goes out in one step
+])
+def test_chunks_that_arrive_together_keep_their_boundaries_while_screening_keeps_up(
+        http, scripted_upstream, monkeypatch, budget_s: float, expected: list[str]) -> None:
+    monkeypatch.setattr(streaming, "COALESCE_AFTER_S", budget_s)
+    events = [chunk(0, role="assistant", content=""), *(chunk(0, content=w) for w in WORDS), chunk(0, finish="stop")]
+    scripted_upstream.scripts.append(Script(chunks=[b"".join(sse(*events, "[DONE]"))]))  # one write: one backlog
+    body = http.post("/v1/chat/completions", json={**CHAT, "stream": True}).text
+    assert contents(body) == expected
