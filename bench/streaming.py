@@ -1,9 +1,20 @@
 """Streamed latency of guardgate against the backend direct and LiteLLM's proxy, in one run.
 
 Concurrency 1, streamed chat completions of N tokens of ordinary prose, default policy
-(PII redaction on the output). Per target: time to first content byte, the gap between
-content chunks, and total time, as p50/p99 and as gateway/direct ratios. Requests are
-interleaved so drift hits every target alike.
+(PII redaction on the output). Requests are interleaved so drift hits every target alike.
+Per target, as p50/p99 and as gateway/direct ratios:
+
+- `ttft`: time to the first content byte;
+- `first_word`: time until the first word has arrived whole (up to the first space). A
+  stream screened for PII cannot release a word before it ends, because the next
+  characters could still make it part of an e-mail address; for the direct stream this
+  is the floor that hold-back sets, so gateway `ttft` minus direct `first_word` is the
+  time the gateway adds beyond what the text forces;
+- `word_gap`: the time between the arrivals of consecutive word ends. The demo model's
+  tokens are about one character each, so the gateway sends one chunk per word where the
+  backend sends one per character, and per-chunk gaps (`chunk_gap`, also shown) compare
+  different things;
+- `total`: time to the end of the stream.
 
     python bench/streaming.py --requests 200 --tokens 64
 """
@@ -28,75 +39,105 @@ sys.path.insert(0, str(ROOT))
 from bench.latency import BENCH_KEY, percentile, start_litellm  # noqa: E402
 from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
 
-TEXT = ("Thanks for asking. I have sent the summary to the team; if anything is missing, write back "
-        "and I will add it before the meeting on Thursday. Best regards and have a good day.")
+TEXTS = {
+    # Ordinary prose: nothing the default policy's recognizers could match, the common case.
+    "prose": ("Thanks for asking. I have sent the summary to the team; if anything is missing, write back "
+              "and I will add it before the meeting on Thursday. Best regards and have a good day."),
+    # Digits and an e-mail address in every sentence: every release is analysed, and two values are redacted.
+    "numbers": ("Order 4821 ships on 12 May from dock 7. Write to jane.roe@example.org or call +1 415-555-0100 "
+                "about order 4821, and keep receipt 93-2210 until 30 June. Room 14 at 10:30 is booked."),
+}
+TEXT = TEXTS["prose"]
 
 
-async def one(http: httpx.AsyncClient, url: str, body: dict) -> tuple[float, list[float], float]:
+async def one(http: httpx.AsyncClient, url: str, body: dict) -> dict[str, list[float] | float]:
     started = time.perf_counter()
-    first = None
-    stamps: list[float] = []
+    arrivals: list[tuple[float, str]] = []
     async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
         response.raise_for_status()
         async for line in response.aiter_lines():
             if not line.startswith("data: {"):
                 continue
             choices = json.loads(line[6:]).get("choices") or []
-            if choices and (choices[0].get("delta") or {}).get("content"):
-                now = time.perf_counter()
-                first = first or now
-                stamps.append(now)
-    total = time.perf_counter() - started
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    return (first or started) - started, gaps, total
+            content = (choices[0].get("delta") or {}).get("content") if choices else None
+            if content:
+                arrivals.append(((time.perf_counter() - started) * 1000, content))
+    total = (time.perf_counter() - started) * 1000
+    stamps = [t for t, _ in arrivals]
+    ends = word_ends(arrivals)
+    return {"ttft": stamps[0] if stamps else total, "first_word": ends[0] if ends else total, "total": total,
+            "chunk_gap": [b - a for a, b in zip(stamps, stamps[1:])],
+            "word_gap": [b - a for a, b in zip(ends, ends[1:])], "chunks": len(stamps)}
 
 
-async def measure(targets: dict[str, str], model: str, tokens: int, requests: int, warmup: int) -> dict:
+def word_ends(arrivals: list[tuple[float, str]]) -> list[float]:
+    """When each word of the streamed text had arrived whole: the arrival of each space that ends one."""
+    ends, previous = [], ""
+    for stamp, text in arrivals:
+        for ch in text:
+            if ch.isspace() and previous and not previous.isspace():
+                ends.append(stamp)
+            previous = ch
+    return ends
+
+
+METRICS = ("ttft", "first_word", "word_gap", "chunk_gap", "total")
+
+
+async def measure(targets: dict[str, str], model: str, tokens: int, requests: int, warmup: int,
+                  text: str = TEXT) -> dict:
     # The demo model's own text is random bytes with few spaces, which no PII hold-back could release early;
     # structured outputs make it stream ordinary prose instead, cut at `tokens`.
     body = {"model": model, "max_tokens": tokens, "temperature": 0, "stream": True,
-            "structured_outputs": {"choice": [TEXT]},
+            "structured_outputs": {"choice": [text]},
             "messages": [{"role": "user", "content": "Summarise the meeting for jane.roe@example.org."}]}
-    results = {name: {"ttft": [], "gap": [], "total": [], "chunks": []} for name in targets}
+    results = {name: {**{m: [] for m in METRICS}, "chunks": []} for name in targets}
     async with httpx.AsyncClient(timeout=60, headers={"authorization": f"Bearer {BENCH_KEY}"}) as http:
         for i in range(warmup + requests):
             for name, url in targets.items():
-                ttft, gaps, total = await one(http, url, body)
+                sample = await one(http, url, body)
                 if i >= warmup:
-                    r = results[name]
-                    r["ttft"].append(ttft * 1000)
-                    r["gap"].extend(g * 1000 for g in gaps)
-                    r["total"].append(total * 1000)
-                    r["chunks"].append(len(gaps) + 1)
+                    for key, value in sample.items():
+                        results[name][key].extend(value) if isinstance(value, list) else results[name][key].append(value)
     return results
 
 
-def report(results: dict, tokens: int) -> dict:
+def report(results: dict, tokens: int, text_name: str = "prose") -> dict:
     rows = {}
     direct = results["direct"]
     for name, r in results.items():
         row = {}
-        for key in ("ttft", "gap", "total"):
+        for key in METRICS:
             p50, p99 = percentile(r[key], 0.5), percentile(r[key], 0.99)
             d50, d99 = percentile(direct[key], 0.5), percentile(direct[key], 0.99)
-            row[key] = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "added_p50_ms": round(p50 - d50, 3),
-                        "added_p99_ms": round(p99 - d99, 3), "ratio_p50": round(p50 / d50, 3) if d50 else None,
-                        "ratio_p99": round(p99 / d99, 3) if d99 else None}
-        row["mean_gap_ms"] = round(sum(r["gap"]) / max(len(r["gap"]), 1), 3)
-        row["content_chunks_per_request"] = round(sum(r["chunks"]) / len(r["chunks"]), 1)
+            row[key] = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "mean_ms": round(mean(r[key]), 3),
+                        "added_p50_ms": round(p50 - d50, 3), "added_p99_ms": round(p99 - d99, 3),
+                        "ratio_p50": round(p50 / d50, 3) if d50 else None,
+                        "ratio_p99": round(p99 / d99, 3) if d99 else None,
+                        "ratio_mean": round(mean(r[key]) / mean(direct[key]), 3) if mean(direct[key]) else None}
+        # Beyond the hold-back: the gateway's first byte against the moment the backend had sent the first word.
+        row["ttft_beyond_holdback_ms"] = {q: round(percentile(r["ttft"], v) - percentile(direct["first_word"], v), 3)
+                                          for q, v in (("p50", 0.5), ("p99", 0.99))}
+        row["content_chunks_per_request"] = round(mean(r["chunks"]), 1)
         rows[name] = row
-    print(f"\nStreamed chat, {tokens} tokens, concurrency 1, default policy\n")
-    print("| target | metric | p50 ms | p99 ms | added p50 ms | added p99 ms | p50 ratio | p99 ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\nStreamed chat, {tokens} tokens of {text_name}, concurrency 1, default policy\n")
+    print("| target | metric | p50 ms | p99 ms | mean ms | added p50 ms | added p99 ms | p50 ratio | p99 ratio | "
+          "mean ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
-        for key in ("ttft", "gap", "total"):
+        for key in METRICS:
             m = row[key]
-            print(f"| {name} | {key} | {m['p50_ms']} | {m['p99_ms']} | {m['added_p50_ms']} | {m['added_p99_ms']} | "
-                  f"{m['ratio_p50']} | {m['ratio_p99']} |")
-    print("\n| target | content chunks per request | mean gap ms |\n|---|---|---|")
+            print(f"| {name} | {key} | {m['p50_ms']} | {m['p99_ms']} | {m['mean_ms']} | {m['added_p50_ms']} | "
+                  f"{m['added_p99_ms']} | {m['ratio_p50']} | {m['ratio_p99']} | {m['ratio_mean']} |")
+    print("\n| target | content chunks per request | TTFT beyond the direct first word, p50 / p99 ms |\n|---|---|---|")
     for name, row in rows.items():
-        print(f"| {name} | {row['content_chunks_per_request']} | {row['mean_gap_ms']} |")
+        extra = row["ttft_beyond_holdback_ms"]
+        print(f"| {name} | {row['content_chunks_per_request']} | {extra['p50']} / {extra['p99']} |")
     return rows
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -120,10 +161,11 @@ async def run(args: argparse.Namespace) -> None:
             targets["litellm"] = url
         else:
             print(f"LiteLLM not found at {args.litellm_bin}: run bench/setup-litellm.sh to compare against it")
-        rows = report(await measure(targets, args.model, args.tokens, args.requests, args.warmup), args.tokens)
+        results = await measure(targets, args.model, args.tokens, args.requests, args.warmup, TEXTS[args.text])
+        rows = report(results, args.tokens, args.text)
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "results": rows},
-                                        indent=2))
+        args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "text": args.text,
+                                         "results": rows}, indent=2))
     finally:
         if litellm:
             os.killpg(litellm.pid, signal.SIGTERM)
@@ -138,6 +180,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--text", choices=sorted(TEXTS), default="prose",
+                        help="what the model is made to stream: prose (no PII anchors) or numbers (digits, an "
+                             "e-mail address and a phone number in every sentence)")
     parser.add_argument("--upstream")
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "default.yaml")
