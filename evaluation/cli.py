@@ -26,8 +26,9 @@ HELP = f"""Measure a policy on labelled data, beside baselines.
 DATASET is a name or a JSONL file of your own. Names: {", ".join(NAMES)}.
 The public sets are read from --data-dir (default ${DATA_DIR_ENV}, else ../shared/data
 beside the repository); cn-synth is generated (--seed; --limit sets its size, default 1000).
-openai-moderation:H,HR picks moderation categories (default: any of them); jailbreakbench:test
-and cyberseceval[-multilingual]:test keep only the built-in classifiers' held-out split.
+openai-moderation:H,HR picks moderation categories (default: any of them); hatecheck:test,
+openai-moderation:test (also openai-moderation:test,H), jailbreakbench:test and
+cyberseceval[-multilingual]:test keep only the built-in classifiers' held-out split.
 A JSONL file has one object per line, all of one kind:
   {{"text": "...", "label": 0 or 1}}                         classification
   {{"text": "...", "spans": [{{"type", "start", "end"}}]}}     PII, end exclusive

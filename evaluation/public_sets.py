@@ -1,8 +1,9 @@
 """Loaders for the public sets in the shared data folder; each knows its file's format traps.
 
 Every loader takes (data folder, stage, option) and returns a `Dataset`; `option` is the
-text after a colon in the set's name: categories for `openai-moderation`, `test` (the built-in
-classifiers' held-out split) for `jailbreakbench` and the `cyberseceval` sets.
+text after a colon in the set's name: `test` (the built-in classifiers' held-out split) for
+`hatecheck`, `openai-moderation`, `jailbreakbench` and the `cyberseceval` sets, and categories
+for `openai-moderation` (`openai-moderation:test,H,HR`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from detectors.textfeatures import normalize
 from evaluation.entities import PRESIDIO_SYNTH_TO_PRESIDIO, map_type
 from evaluation.types import Dataset, DatasetError, Item, Span
 from policies.schema import StageName
@@ -36,6 +38,10 @@ def _no_option(name: str, option: str) -> None:
         raise DatasetError(f"{name} takes no option, got {name}:{option}")
 
 
+def _bucket(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 10
+
+
 def held_out_test(key: str) -> bool:
     """The test tenth of the split the built-in classifiers were trained with (see detectors/models/*.md).
 
@@ -43,7 +49,13 @@ def held_out_test(key: str) -> bool:
     9 is test. Keying by behavior or prompt keeps every attack on one goal, and every translation
     of one case, on the same side of the split.
     """
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 10 == 9
+    return _bucket(key) == 9
+
+
+def held_out_test_fifth(key: str) -> bool:
+    """The test fifth (buckets 8 and 9 of the same hash) that the toxicity model holds out of HateCheck, keyed by
+    'hatecheck:<case_templ>', and of OpenAI moderation, keyed by the normalized text."""
+    return _bucket(key) >= 8
 
 
 def _test_only(name: str, option: str) -> bool:
@@ -90,12 +102,20 @@ def presidio_synth(data_dir: Path, stage: StageName, option: str) -> Dataset:
 
 
 def hatecheck(data_dir: Path, stage: StageName, option: str) -> Dataset:
-    """HateCheck's 3,728 test cases: hateful = 1, grouped by functionality."""
-    _no_option("hatecheck", option)
+    """HateCheck's 3,728 test cases: hateful = 1, grouped by functionality; `:test`, the cases of held-out templates."""
+    test_only = _test_only("hatecheck", option)
     items = [Item(id=r["case_id"], text=r["test_case"].strip(), label=int(r["label_gold"] == "hateful"),
-                  group=r["functionality"]) for r in _csv_rows(data_dir / HATECHECK)]
-    return Dataset(name="hatecheck", kind="classification", items=items, source=HATECHECK,
-                   notes=["HateCheck (Röttger et al., 2021), CC-BY-4.0; label_gold hateful = 1"])
+                  group=r["functionality"]) for r in _csv_rows(data_dir / HATECHECK)
+             if not test_only or held_out_test_fifth(f"hatecheck:{r['case_templ']}")]
+    notes = ["HateCheck (Röttger et al., 2021), CC-BY-4.0; label_gold hateful = 1"]
+    if test_only:
+        notes.append(_FIFTH_NOTE.format(key="'hatecheck:<case_templ>', so every case of a template is on one side"))
+    return Dataset(name="hatecheck" + (":test" if test_only else ""), kind="classification", items=items,
+                   source=HATECHECK, notes=notes)
+
+
+_FIFTH_NOTE = ("only the toxicity classifier's held-out test fifth (the rest trained it): sha256 of {key}, "
+               "mod 10 in 8-9")
 
 
 def openai_moderation(data_dir: Path, stage: StageName, option: str) -> Dataset:
@@ -104,14 +124,19 @@ def openai_moderation(data_dir: Path, stage: StageName, option: str) -> Dataset:
     A missing key means the category was not annotated. A row with a 1 in a chosen
     category is positive; a row with no 1 is negative only when every chosen
     category was annotated, otherwise it is left out (counted in the notes).
+    `test` among the options keeps the toxicity classifier's held-out fifth only.
     """
-    chosen = tuple(c.strip() for c in option.split(",") if c.strip()) or MODERATION_CATEGORIES
+    options = [c.strip() for c in option.split(",") if c.strip()]
+    test_only = "test" in options
+    chosen = tuple(c for c in options if c != "test") or MODERATION_CATEGORIES
     if unknown := set(chosen) - set(MODERATION_CATEGORIES):
         raise DatasetError(f"openai-moderation: unknown categories {sorted(unknown)}; known: {MODERATION_CATEGORIES}")
     items, unknown_rows = [], 0
     with gzip.open(data_dir / OPENAI_MODERATION, "rt", encoding="utf-8") as f:
         for i, line in enumerate(f):
             row = json.loads(line)
+            if test_only and not held_out_test_fifth(normalize(row["prompt"]).strip()):
+                continue
             if any(row.get(c) == 1 for c in chosen):
                 label = 1
             elif all(c in row for c in chosen):
@@ -121,10 +146,12 @@ def openai_moderation(data_dir: Path, stage: StageName, option: str) -> Dataset:
                 continue
             positive = "+".join(c for c in chosen if row.get(c) == 1)
             items.append(Item(id=str(i), text=row["prompt"], label=label, group=positive or "none"))
-    name = "openai-moderation" + (f":{option}" if option else "")
-    return Dataset(name=name, kind="classification", items=items, source=OPENAI_MODERATION,
-                   notes=[f"positive = any of {','.join(chosen)} is 1; {unknown_rows} rows left out: no positive "
-                          "label and a chosen category not annotated"])
+    name = "openai-moderation" + (f":{','.join(options)}" if options else "")
+    notes = [f"positive = any of {','.join(chosen)} is 1; {unknown_rows} rows left out: no positive label and a "
+             "chosen category not annotated"]
+    if test_only:
+        notes.append(_FIFTH_NOTE.format(key="the normalized text"))
+    return Dataset(name=name, kind="classification", items=items, source=OPENAI_MODERATION, notes=notes)
 
 
 def cold_test(data_dir: Path, stage: StageName, option: str) -> Dataset:

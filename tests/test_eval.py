@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -13,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detectors.checksums import cn_id_valid, luhn_valid, uscc_valid
+from detectors.textfeatures import normalize
 from evaluation.cli import eval_command
 from evaluation.cn_synth import generate
 from evaluation.datasets import default_data_dir, load_dataset, load_jsonl, public_path
-from evaluation.public_sets import held_out_test
+from evaluation.public_sets import HATECHECK, held_out_test, held_out_test_fifth
 from evaluation.metrics import (classify, match_counts, percentile, span_report, sweep, threshold_at_fpr)
 from evaluation.types import DatasetError, Span
 
@@ -204,6 +206,30 @@ def test_test_option_keeps_the_classifiers_held_out_tenth_whole_per_behavior_and
     assert cse.name == "cyberseceval-multilingual:test" and 0 < len(cse.items) < 1004 / 5
     with pytest.raises(DatasetError, match="only the option 'test'"):
         load_dataset("cyberseceval:train", SHARED)
+
+
+@needs_shared("hatecheck")
+@needs_shared("openai-moderation")
+def test_hatecheck_and_moderation_test_parts_are_what_the_toxicity_model_held_out() -> None:
+    """`:test` is the toxicity recipe's test split, item for item and label for label; whole templates on one side."""
+    from training.recipes import build
+
+    trained_on = build("toxicity", SHARED)
+    held_out = {(normalize(e.text).strip(), e.label) for e in trained_on if e.split == "test"}
+    train_texts = {normalize(e.text).strip() for e in trained_on if e.split == "train"}
+    for name in ("hatecheck", "openai-moderation"):
+        full, test = load_dataset(name, SHARED).items, load_dataset(f"{name}:test", SHARED).items
+        ours = {(normalize(i.text).strip(), i.label) for i in test}
+        # A text that is also a Davidson tweet (same hash, same side) is kept once, under Davidson's name.
+        assert ours <= held_out
+        assert {(normalize(e.text).strip(), e.label) for e in trained_on if e.group == name and e.split == "test"} <= ours
+        assert len(full) / 6 < len(test) < len(full) / 3
+        assert not any(text in train_texts for text, _ in ours), f"{name}:test text trained on"
+    cases = [r for r in csv.DictReader((SHARED / HATECHECK).open(encoding="utf-8-sig", newline=""))]
+    test_templates = {r["case_templ"] for r in cases if held_out_test_fifth(f"hatecheck:{r['case_templ']}")}
+    kept = {r["case_id"] for r in cases if r["case_templ"] in test_templates}
+    assert {i.id for i in load_dataset("hatecheck:test", SHARED).items} == kept
+    assert load_dataset("openai-moderation:test,SH", SHARED).name == "openai-moderation:test,SH"
 
 
 @needs_shared("hatecheck")

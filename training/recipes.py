@@ -4,9 +4,13 @@ Split recipe (recorded in every manifest): a set's own split where it has one;
 otherwise sha256(key), its first 8 bytes big-endian, mod 10: 0-7 train, 8 validation,
 9 test. The key is the normalized text (so a text shared by two sets lands in the same
 split in both), or a group id where rows are variants of one item: JailbreakBench's
-behavior index, CyberSecEval's prompt_id (its translations share it). The hand-written
-sets split their phrase lists instead. Evaluation-only sets (`eval`) are never trained on. Train rows whose normalized text also occurs in any
-held-out row are dropped, so no test text is seen in training under another set's name.
+behavior index, CyberSecEval's prompt_id (its translations share it), HateCheck's case
+template. HateCheck and OpenAI moderation hold out a fifth (8-9) for test, so that
+`guardgate eval --dataset hatecheck:test` compares the toxicity model with its baselines
+on a few hundred unseen items. The hand-written sets split their phrase lists instead.
+Evaluation-only sets (`eval`) are never trained on. Train rows whose normalized text also
+occurs in any held-out row are dropped, so no test text is seen in training under another
+set's name.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ SPLIT_RECIPE = ("own split where the set has one (COLDataset train/dev/test, BIP
                 "key = normalized text (NFKC, casefold, collapsed whitespace), or 'jbb:<behavior index>' for "
                 "JailbreakBench rows and 'cse:<prompt_id>' for CyberSecEval rows and their translations; the "
                 "hand-written sets (training/augment_*.py) cut their phrase and template lists 70/15/15 in sha256 "
-                "order, so held-out rows are built from phrasings never trained on; evaluation-only sets (XSTest; for toxicity also HateCheck and OpenAI moderation) are never "
-                "trained on; train rows whose normalized text occurs in any held-out row are dropped")
+                "order, so held-out rows are built from phrasings never trained on; HateCheck and OpenAI moderation "
+                "(toxicity only) use the same hash with 0-6 train, 7 val, 8-9 test, keyed by 'hatecheck:<case_templ>' "
+                "(every case of a template on one side) and by normalized text; evaluation-only sets (XSTest) are "
+                "never trained on; train rows whose normalized text occurs in any held-out row are dropped")
 
 
 class Example(msgspec.Struct, frozen=True):
@@ -46,9 +52,20 @@ class Recipe(msgspec.Struct, frozen=True):
     build: Callable[[Path], list[Example]]
 
 
+def bucket(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 10
+
+
 def hash_split(key: str) -> Split:
-    bucket = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 10
-    return "train" if bucket < 8 else "val" if bucket == 8 else "test"
+    b = bucket(key)
+    return "train" if b < 8 else "val" if b == 8 else "test"
+
+
+def wide_split(key: str) -> Split:
+    """0-6 train, 7 val, 8-9 test: for HateCheck and OpenAI moderation, small sets whose test part is reported
+    beside the baselines (`hatecheck:test`, `openai-moderation:test`), so it needs a few hundred items."""
+    b = bucket(key)
+    return "train" if b < 7 else "val" if b == 7 else "test"
 
 
 def text_split(text: str) -> Split:
@@ -97,7 +114,17 @@ def _xstest(root: Path, unsafe_label: int | None) -> Iterable[Example]:
             yield Example(prompt, unsafe_label, "xstest-unsafe", "eval")
 
 
-MODERATION_TOXIC = ("H", "H2", "HR")
+MODERATION_CATEGORIES = ("S", "H", "V", "HR", "SH", "S3", "H2", "V2")
+
+
+def moderation_label(row: dict) -> int | None:
+    """1 when any category is 1; 0 when all eight were annotated and none is; None (unknown) otherwise.
+
+    The same rule as `guardgate eval --dataset openai-moderation`: sexual, violent and self-harm texts
+    count as positives too, which widens this model's scope beyond abuse (see its card)."""
+    if any(row.get(c) == 1 for c in MODERATION_CATEGORIES):
+        return 1
+    return 0 if all(c in row for c in MODERATION_CATEGORIES) else None
 
 
 def _toxicity(root: Path) -> list[Example]:
@@ -108,15 +135,13 @@ def _toxicity(root: Path) -> list[Example]:
         out.extend(Example(text, label, "cold", ours) for text, label in sources.cold(root, split))
     out.extend(_benign_extras(root))
     out.extend(_requests_without_abuse(root))
-    for case, gold, _ in sources.hatecheck(root):
-        out.append(Example(case, int(gold == "hateful"), "hatecheck", "eval"))
+    for case, gold, _, template in sources.hatecheck(root):
+        # Every case of a template (one sentence, many identities) on one side: no test sentence is trained on.
+        out.append(Example(case, int(gold == "hateful"), "hatecheck", wide_split(f"hatecheck:{template}")))
     for row in sources.openai_moderation(root):
-        # Toxic = hate, threatening hate or harassment. Rows flagged only for other categories are left out.
-        keys = {k: v for k, v in row.items() if k != "prompt"}
-        if any(keys.get(k) == 1 for k in MODERATION_TOXIC):
-            out.append(Example(row["prompt"], 1, "openai-moderation", "eval"))
-        elif not any(keys.values()):
-            out.append(Example(row["prompt"], 0, "openai-moderation", "eval"))
+        label = moderation_label(row)
+        if label is not None:
+            out.append(Example(row["prompt"], label, "openai-moderation", wide_split(normalize(row["prompt"]).strip())))
     out.extend(_xstest(root, unsafe_label=None))
     return out
 

@@ -36,10 +36,10 @@ def cold(root: Path, split: str) -> Iterator[tuple[str, int]]:
         yield row["TEXT"], int(row["label"])
 
 
-def hatecheck(root: Path) -> Iterator[tuple[str, str, str]]:
-    """(test case, gold label hateful / non-hateful, functionality)."""
+def hatecheck(root: Path) -> Iterator[tuple[str, str, str, str]]:
+    """(test case, gold label hateful / non-hateful, functionality, case template)."""
     for row in _csv(root / "hatecheck/test_suite_cases.csv"):
-        yield row["test_case"], row["label_gold"], row["functionality"]
+        yield row["test_case"], row["label_gold"], row["functionality"], row["case_templ"]
 
 
 def openai_moderation(root: Path) -> Iterator[dict]:
