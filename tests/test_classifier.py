@@ -28,8 +28,8 @@ needs_data = pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"training data no
                                 "the shared labelled data sets are needed to test `guardgate train`")
 
 
-def detector(model: str, threshold: float = 0.5, window_chars: int = 1024,
-             overlap_chars: int = 128) -> ClassifierDetector:
+def detector(model: str, threshold: float = 0.5, window_chars: int = 256,
+             overlap_chars: int = 64) -> ClassifierDetector:
     return ClassifierDetector.builtin(model, threshold=threshold, window_chars=window_chars,  # type: ignore[arg-type]
                                       overlap_chars=overlap_chars)
 
@@ -202,6 +202,15 @@ async def test_a_policy_with_classifier_rules_blocks_abuse_and_injection(executo
     assert [f.type for f in abuse.findings] == ["TOXICITY"]
     assert (attack.decision, attack.blocked_by) == ("block", "injection")
     assert (fine.decision, fine.findings, fine.errors) == ("allow", (), ())
+
+
+async def test_a_rule_without_window_settings_scores_256_character_windows(executor: DetectorExecutor) -> None:
+    """The schema's defaults: 256 characters, 64 shared with the next window (a step of 192)."""
+    policy = POLICY.replace("threshold: 0.5, message: be nice", "threshold: 0.0")
+    compiled = compile_policy(load_policy_text(policy), "test", DetectorFactory())
+    [verdict] = await PolicyEngine(executor, Redactor()).evaluate(compiled, "input", ["a" * 600])
+    spans = [(f.start, f.end) for f in verdict.findings if f.type == "TOXICITY"]
+    assert spans == [(0, 256), (192, 448), (344, 600)]
 
 
 def test_train_without_data_says_where_the_data_should_be(tmp_path: Path) -> None:

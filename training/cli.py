@@ -68,12 +68,12 @@ def measure_latency(scorer: NgramScorer, repeats: int = 200) -> dict[str, float]
 
 def spot_checks(model: str, scorer: NgramScorer) -> list[tuple[str, float]]:
     """The card's hand-picked examples with their scores, and a short abusive or attacking line buried in
-    1 KB of benign text at two window sizes, which shows how averaging dilutes it."""
+    1 KB of benign text at the old default window (1024), the current one (256) and 128: averaging dilutes it."""
     texts = list(SPOT_CHECKS[model])
     rows = list(zip(texts, scorer.probabilities(texts).tolist()))
     filler = "The quarterly meeting moved to Thursday afternoon in room four. " * 8
     buried = filler + texts[0] + " " + filler
-    for window in (1024, 128):
+    for window in (1024, 256, 128):
         detector = ClassifierDetector(scorer, threshold=0.5, window_chars=window, overlap_chars=window // 4)
         best = max(p for _, _, p in detector.scores([buried])[0])
         rows.append((f"[{texts[0]!r} inside {len(buried)} chars of meeting notes, window_chars={window}]", best))

@@ -33,8 +33,9 @@ class TrainConfig(msgspec.Struct, frozen=True):
     dim: int = 8
     hidden: int = 32
     ngrams: NgramConfig = NgramConfig(word_n=2)
-    window_chars: int = 1024
-    overlap_chars: int = 128
+    window_chars: int = 256
+    overlap_chars: int = 64
+    """Training windows and the windows metrics are measured with: the policy schema's defaults."""
     group_weight_power: float = 0.5
     """Each (group, label) weighs count**power in total, so big sets do not drown small ones."""
     feature_dropout: float = 0.0
