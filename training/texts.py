@@ -8,8 +8,8 @@ LICENSES: dict[str, tuple[str, str]] = {
     "COLDataset": ("Apache-2.0", "Deng et al., \"COLD: A Benchmark for Chinese Offensive Language Detection\", "
                    "EMNLP 2022 (thu-coai/COLDataset)."),
     "hatecheck": ("CC-BY-4.0", "Röttger, Vidgen, Nguyen, Waseem, Margetts and Pierrehumbert, \"HateCheck: Functional "
-                  "Tests for Hate Speech Detection Models\", ACL 2021 (paul-rottger/hatecheck-data). Used unchanged, "
-                  "for evaluation only."),
+                  "Tests for Hate Speech Detection Models\", ACL 2021 (paul-rottger/hatecheck-data). Cases used "
+                  "unchanged; the toxicity model trains on 70% of its templates and holds a fifth out for test."),
     "openai-moderation": ("MIT", "Markov et al., \"A Holistic Approach to Undesired Content Detection in the Real "
                           "World\", 2022 (openai/moderation-api-release)."),
     "xstest": ("CC-BY-4.0 (prompts)", "Röttger, Kirk, Vidgen, Attanasio, Bianchi and Hovy, \"XSTest: A Test Suite for "
@@ -52,30 +52,42 @@ MODEL_TEXT: dict[str, dict[str, str]] = {
     "toxicity": {
         "entity_type": "TOXICITY",
         "summary": "Flags abusive language — insults, harassment, slurs, hate against groups — in English and "
-                   "Chinese text. It does not judge intent or harm: a civil request for something dangerous is not "
-                   "toxic to it.",
+                   "Chinese text, and, in English, the other kinds of undesired content that OpenAI's moderation "
+                   "sample labels: sexual content, violence and self-harm. It does not judge intent: a civil request "
+                   "for something dangerous is not toxic to it.",
         "data": "Positives: Davidson et al.'s tweets labelled hate speech or offensive language; COLDataset comments "
-                "labelled offensive. Negatives: Davidson's `neither` tweets; COLDataset's non-offensive comments; "
+                "labelled offensive; HateCheck's hateful cases and the OpenAI moderation texts with any category "
+                "flagged (S, H, V, HR, SH, S3, H2, V2), from their train parts only. Counting every moderation "
+                "category as positive widens the model's scope from abuse to sexual, violent and self-harm content; "
+                "it is what `guardgate eval --dataset openai-moderation` scores, and what a gateway's input filter "
+                "is usually asked for. Negatives: Davidson's `neither` tweets; COLDataset's non-offensive comments; "
+                "HateCheck's non-hateful cases (counter-speech, negation, quotation, neutral identity mentions) and "
+                "the moderation texts with all eight categories annotated and none flagged; "
                 "and, so that ordinary prompts and documents are not flagged, benign texts from other sets — "
                 "presidio-research's synthetic sentences, argus-redact's PII fixtures, BIPIA's e-mails, tables and "
                 "code, JADE v3's safe (refusing) answers, hand-written ordinary requests and system prompts in "
                 "English and Chinese (`training/augment_benign.py`) — plus harmful-but-civil requests and injection attacks "
                 "(JailbreakBench goals, GPTFuzz and JADE questions, CyberSecEval prompts), which this model must "
-                "leave to the injection model and to policy. HateCheck, the OpenAI moderation sample and XSTest "
-                "are evaluation-only.",
-        "limits": "It is a bag of character n-grams: it sees words and word pieces, not syntax. It therefore "
-                  "learns Davidson's notion of offensive, which is dominated by profanity and slurs, and it cannot "
-                  "tell hate from counter-speech, quotation, negation or reclaimed slurs — HateCheck, which tests "
-                  "exactly that, scores near chance. Identity words alone raise scores. Chinese coverage is COLD's "
-                  "domain (race, gender, region comments on Zhihu/Weibo). Use it as a cheap first filter with "
-                  "`monitor` or a high threshold, and an LLM judge or a fine-tuned transformer (`hf_classifier`) "
-                  "where decisions matter. Other languages are out of scope. Scores average over a window, so a "
-                  "short line inside a long benign window is diluted: with the default `window_chars: 1024` a "
-                  "one-line insult in 1 KB of ordinary text can go unflagged (see the spot checks); smaller "
-                  "windows (128-256 characters) localise it, at the cost of more windows per text.",
-        "eval_notes": "OpenAI moderation: positive = any of H, H2, HR; negative = no category flagged; rows flagged "
-                      "only for other categories (sexual, self-harm, violence) are left out. XSTest: the 250 safe "
-                      "prompts, so only the false-positive rate is meaningful.",
+                "leave to the injection model and to policy. HateCheck is split by case template (every identity "
+                "variant of a sentence on one side) and the moderation sample by normalized text, 70% train, 10% "
+                "val, 20% test; XSTest is evaluation-only.",
+        "limits": "It is a bag of character n-grams: it sees words and word pieces, not syntax. Much of what it "
+                  "knows is Davidson's notion of offensive, dominated by profanity and slurs; HateCheck's train "
+                  "templates teach it identity-directed hate, but it still cannot reliably tell hate from "
+                  "counter-speech, quotation, negation or reclaimed slurs, which differ by a word or by syntax — "
+                  "see the HateCheck rows, and note that HateCheck's held-out templates share its identities and "
+                  "vocabulary, so they are easier than hate in the wild. Identity words alone raise scores. Its "
+                  "notion of sexual, violent and self-harm content rests on a few hundred moderation texts: treat "
+                  "it as a rough signal there. Chinese coverage is COLD's domain (race, gender, region comments on "
+                  "Zhihu/Weibo). Use it as a cheap first filter with `monitor` or a high threshold, and an LLM judge "
+                  "or a fine-tuned transformer (`hf_classifier`) where decisions matter. Other languages are out of "
+                  "scope. Scores average over a window, so a short line inside a long benign window is diluted: "
+                  "a one-line insult in 1 KB of ordinary text scores far below the threshold at `window_chars: "
+                  "1024`, higher at the default 256 (64 overlap) and higher still at 128 — see the spot checks for "
+                  "where each lands. Where abuse hides in long documents, set a smaller window on the rule.",
+        "eval_notes": "OpenAI moderation: positive = any of its eight categories is 1; negative = all eight "
+                      "annotated and none is 1; other rows (no 1, some category unannotated) are left out. XSTest: "
+                      "the 250 safe prompts, so only the false-positive rate is meaningful.",
     },
     "injection": {
         "entity_type": "PROMPT_INJECTION",
@@ -109,8 +121,9 @@ MODEL_TEXT: dict[str, dict[str, str]] = {
                   "positives: see bipia-ordinary-requests, jbb-plain-goals and XSTest below. Texts that discuss "
                   "jailbreaks, or system prompts that mention secrets, can be flagged. Pair it with `monitor` first, "
                   "watch its findings, and add an LLM judge for decisions that matter. Scores average over a window: "
-                  "an injected line inside a long document is diluted, so smaller windows (128-256 characters) "
-                  "catch buried injections better than the default 1024 (see the spot checks).",
+                  "an injected line inside a long document is diluted: far below the threshold at 1024 characters, "
+                  "higher at the default 256 (64 overlap) and at 128 — see the spot checks for where each lands; "
+                  "set a smaller window on the rule where injections hide in long documents.",
         "eval_notes": "XSTest: all 450 prompts are negatives for this model — the unsafe ones are plain harmful "
                       "requests, not injections — so only the false-positive rate is meaningful.",
     },
