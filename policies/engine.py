@@ -37,7 +37,14 @@ class PolicyEngine:
         rules = policy.stage_rules(stage)
         if not rules or not texts:
             return [Verdict(decision="allow", text=t, audit_text=t) for t in texts]
-        outcomes = await asyncio.gather(*(self._run_rule(rule, texts) for rule in rules))
+        outcomes: list[list[list[Finding]] | RuleError | None] = [self._skip(rule, texts) for rule in rules]
+        pending = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if len(pending) == 1:  # no tasks to schedule for one rule: a streamed step stays one loop turn
+            outcomes[pending[0]] = await self._run_rule(rules[pending[0]], texts)
+        elif pending:
+            ran = await asyncio.gather(*(self._run_rule(rules[i], texts) for i in pending))
+            for i, outcome in zip(pending, ran):
+                outcomes[i] = outcome
         verdicts = []
         for i, text in enumerate(texts):
             findings: list[RuleFinding] = []
@@ -58,15 +65,23 @@ class PolicyEngine:
         """Every finding's span replaced by its type, whatever its action: what the audit log may keep."""
         return self._redactor.apply(text, [replace(f, action="redact") for f in findings], policy.masks)
 
+    def _skip(self, rule: CompiledRule, texts: Sequence[str]) -> list[list[Finding]] | None:
+        """No findings, when the detector can tell at once that none of the texts can match; else None."""
+        detector: Detector = rule.detector
+        may_find = getattr(detector, "may_find", None)
+        if may_find is None:
+            return None
+        started = time.perf_counter()
+        if any(may_find(t) for t in texts):
+            return None
+        # The usual case for streamed prose: answered on the event loop, without a thread hop or a task.
+        if self._on_timing:
+            self._on_timing(detector.name, rule.spec.id, time.perf_counter() - started)
+        return [[] for _ in texts]
+
     async def _run_rule(self, rule: CompiledRule, texts: Sequence[str]) -> list[list[Finding]] | RuleError:
         detector: Detector = rule.detector
         started = time.perf_counter()
-        may_find = getattr(detector, "may_find", None)
-        if may_find is not None and not any(may_find(t) for t in texts):
-            # Nothing in these texts can match: the usual case for streamed prose, answered without a thread hop.
-            if self._on_timing:
-                self._on_timing(detector.name, rule.spec.id, time.perf_counter() - started)
-            return [[] for _ in texts]
         try:
             result = await self._executor.run(lambda: detector.detect_batch(texts), rule.spec.timeout_ms / 1000)
             if len(result) != len(texts):
