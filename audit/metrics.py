@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_FINE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
 
 
 class GatewayMetrics:
@@ -33,6 +34,11 @@ class GatewayMetrics:
         self.ttft_seconds = Histogram("guardgate_time_to_first_token_seconds",
                                       "Time from request arrival to the first content byte sent to the client.",
                                       ["route", "model"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.stream_added_seconds = Histogram(
+            "guardgate_stream_added_seconds",
+            "Time the gateway added to a streamed chunk beyond the hold-back its text forces: from the arrival of "
+            "the backend chunk that made it releasable to sending it; for the first chunk (at=first), plus the "
+            "time from request arrival to the backend call.", ["route", "at"], buckets=_FINE_BUCKETS, registry=r)
         self.audit_queue_depth = Gauge("guardgate_audit_queue_depth", "Audit records waiting to be written.",
                                        registry=r)
         self.audit_write_errors = Counter("guardgate_audit_write_errors", "Audit batches that failed to write.",

@@ -45,7 +45,9 @@ class Exchange:
     output_verdicts: list[Verdict] = field(default_factory=list)
     output_items: list[int] = field(default_factory=list)
     upstream_seconds: float = 0.0
+    upstream_opened: float | None = None  # seconds after arrival when a stream's upstream call began
     first_byte_seconds: float | None = None
+    stream_added: list[tuple[str, float]] = field(default_factory=list)  # ("first" | "chunk", seconds) per release
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None

@@ -126,6 +126,8 @@ class Pipeline:
             m.upstream_seconds.labels(ex.route, model).observe(ex.upstream_seconds)
         if ex.first_byte_seconds is not None:
             m.ttft_seconds.labels(ex.route, model).observe(ex.first_byte_seconds)
+        for at, seconds in ex.stream_added:
+            m.stream_added_seconds.labels(ex.route, at).observe(seconds)
         for event in ex.limit_events:
             m.decisions.labels("input", event.rule, event.action).inc()
         try:

@@ -69,6 +69,7 @@ class StreamRelay:
         self._template: dict[str, Any] = {}
         self._usage: dict[str, Any] | None = None
         self._outbox: list[dict[str, Any]] = []
+        self._waiting_since: float | None = None  # arrival of the oldest backend chunk not yet answered
         self.status = 200
 
     async def events(self) -> AsyncIterator[bytes]:
@@ -82,7 +83,9 @@ class StreamRelay:
                 while not queue.empty():
                     batch.append(queue.get_nowait())
                 started = time.perf_counter()
-                for position, item in enumerate(batch):
+                for position, (arrived, item) in enumerate(batch):
+                    if self._waiting_since is None:
+                        self._waiting_since = arrived
                     ended = self._take(item)
                     behind = time.perf_counter() - started > COALESCE_AFTER_S
                     if not ended and behind and position < len(batch) - 1:
@@ -134,20 +137,28 @@ class StreamRelay:
         return bool(self._choices) and all(c.blocked for c in self._choices.values())
 
     async def _read(self, queue: asyncio.Queue[Any]) -> None:
+        """Queue each backend event with the time its bytes arrived, then `_END`."""
         decoder = SSEDecoder()
+        arrived = time.perf_counter()
         try:
             async for chunk in self._response.aiter_raw():
+                arrived = time.perf_counter()
                 for data in decoder.feed(chunk):
                     if data == b"[DONE]":
-                        queue.put_nowait(_END)
+                        self._upstream_done(queue, arrived)
                         return
-                    queue.put_nowait(msgspec.json.decode(data))
+                    queue.put_nowait((arrived, msgspec.json.decode(data)))
             for data in decoder.close():
                 if data != b"[DONE]":
-                    queue.put_nowait(msgspec.json.decode(data))
-            queue.put_nowait(_END)
+                    queue.put_nowait((arrived, msgspec.json.decode(data)))
+            self._upstream_done(queue, arrived)
         except Exception as exc:  # noqa: BLE001 - handed to the writer, which reports it in the stream
-            queue.put_nowait(exc)
+            queue.put_nowait((time.perf_counter(), exc))
+
+    def _upstream_done(self, queue: asyncio.Queue[Any], arrived: float) -> None:
+        ex = self._ex
+        ex.upstream_seconds = arrived - ex.started - (ex.upstream_opened or 0.0)
+        queue.put_nowait((arrived, _END))
 
     def _choice(self, index: int) -> _Choice:
         if index not in self._choices:
@@ -227,8 +238,7 @@ class StreamRelay:
             self._outbox.append(self._chunk(choice.index, {"content": verdict.message or ""}, "content_filter"))
             return False
         if released.text:
-            if self._ex.first_byte_seconds is None:
-                self._ex.first_byte_seconds = self._ex.elapsed()
+            self._note_release()
             self._outbox.append(self._chunk(choice.index, delta))
         return True
 
@@ -239,8 +249,20 @@ class StreamRelay:
             body = {"index": index, "text": delta.get("content", ""), "logprobs": None, "finish_reason": finish}
         return {**self._template, "choices": [{**body, **extra}]}
 
+    def _note_release(self) -> None:
+        """Time to first byte, and what the gateway added to this chunk (see `guardgate_stream_added_seconds`)."""
+        ex = self._ex
+        now = time.perf_counter()
+        waited = now - self._waiting_since if self._waiting_since is not None else 0.0
+        if ex.first_byte_seconds is None:
+            ex.first_byte_seconds = now - ex.started
+            ex.stream_added.append(("first", (ex.upstream_opened or 0.0) + waited))
+        else:
+            ex.stream_added.append(("chunk", waited))
+
     def _drain(self) -> list[bytes]:
         events, self._outbox = [encode_event(e) for e in self._outbox], []
+        self._waiting_since = None
         return events
 
     def _record(self) -> None:

@@ -89,6 +89,7 @@ async def test_non_streamed_chat_output_is_redacted_and_audited(gateway, client)
 
 
 async def test_streamed_chat_output_is_redacted_with_openai_chunk_shape(gateway, client) -> None:
+    before = await scrape(gateway)
     raw = await client.chat.completions.with_raw_response.create(
         model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=60, stream=True,
         stream_options={"include_usage": True}, extra_body=force(PII_TEXT))
@@ -103,7 +104,15 @@ async def test_streamed_chat_output_is_redacted_with_openai_chunk_shape(gateway,
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     request, decisions = await audit_entry(gateway, request_id)
     assert request.stream and request.decision == "redact"
+    assert 0 < request.latency_upstream_ms < request.latency_total_ms
     assert_no_raw_pii(request, decisions)
+
+    # What the gateway added, per chunk sent: one `first`, then one `chunk` for each later content chunk.
+    sent = sum(1 for c in chunks if c.choices and c.choices[0].delta.content)
+    after = await scrape(gateway)
+    added = {at: metric(after, "guardgate_stream_added_seconds_count", at=at)
+             - metric(before, "guardgate_stream_added_seconds_count", at=at) for at in ("first", "chunk")}
+    assert added == {"first": 1, "chunk": sent - 1}
 
 
 async def test_pii_in_the_prompt_is_redacted_before_the_backend(gateway, client) -> None:

@@ -63,6 +63,7 @@ async def _parallel(request: Request, pipeline: Pipeline, ex: Exchange, route: s
     body the backend got is exactly the one the rules approve.
     """
     if ex.stream:
+        ex.upstream_opened = ex.elapsed()
         opening = asyncio.ensure_future(pipeline.upstream.open_stream(route, msgspec.json.encode(body)))
         try:
             await pipeline.check_input(ex, body, chat)
@@ -87,6 +88,7 @@ async def _parallel(request: Request, pipeline: Pipeline, ex: Exchange, route: s
 
 async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route: str, body: dict[str, Any],
                        chat: bool) -> Response[Any]:
+    ex.upstream_opened = ex.elapsed()
     response = await pipeline.upstream.open_stream(route, msgspec.json.encode(body))
     return await _stream_response(pipeline, ex, response, chat)
 
