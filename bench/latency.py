@@ -29,6 +29,7 @@ BENCH_KEY = "sk-guardgate-bench"  # LiteLLM's proxy refuses to start without a m
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.gateway import free_port, start_gateway, stop_gateway  # noqa: E402
+from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -98,11 +99,7 @@ def report(timings: dict[str, list[float]], tokens: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=300, help="measured requests per target")
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--tokens", type=int, default=16, help="completion tokens per request")
-    parser.add_argument("--upstream", help="an already running backend; default: start vLLM on the demo model")
-    parser.add_argument("--model", default="tiny")
+    add_common_arguments(parser, requests=300, warmup=20, tokens=16)
     parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "default.yaml")
     parser.add_argument("--litellm-bin", default=shutil.which("litellm") or str(ROOT / ".venv-litellm/bin/litellm"),
                         help="LiteLLM proxy executable; skipped with a note when missing")
@@ -118,12 +115,7 @@ async def run(args: argparse.Namespace) -> None:
     gateway = litellm = None
     try:
         if not upstream:
-            from gateway.demo_model import build_demo_model
-            from gateway.vllm_process import ManagedVLLM
-
-            model_dir = build_demo_model(workdir / "model")
-            vllm = ManagedVLLM(str(model_dir), served_model_name=args.model, dtype="float32", max_model_len=512)
-            await vllm.start()
+            vllm = await start_demo_vllm(workdir, args.model)
             upstream = vllm.base_url
         gateway = await asyncio.to_thread(start_gateway, args.policy, upstream,
                                           f"sqlite+aiosqlite:///{workdir / 'audit.db'}", workdir / "gateway.log")

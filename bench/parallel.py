@@ -25,6 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
 from bench.latency import BENCH_KEY, percentile  # noqa: E402
 from bench.streaming import TEXT, one  # noqa: E402
 from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
@@ -95,12 +96,7 @@ async def run(args: argparse.Namespace) -> None:
     variant = parallel_variant(workdir)
     try:
         if not upstream:
-            from gateway.demo_model import build_demo_model
-            from gateway.vllm_process import ManagedVLLM
-
-            vllm = ManagedVLLM(str(build_demo_model(workdir / "model")), served_model_name=args.model,
-                               dtype="float32", max_model_len=1024)
-            await vllm.start()
+            vllm = await start_demo_vllm(workdir, args.model, max_model_len=1024)  # room for the long prompt
             upstream = vllm.base_url
         targets = {"direct": upstream}
         for name, policy in (("sequential", POLICY), ("parallel", variant)):
@@ -122,11 +118,8 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=100, help="measured requests per target and mode")
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--tokens", type=int, default=16, help="completion tokens per request")
-    parser.add_argument("--upstream", help="an already running backend; default: start vLLM on the demo model")
-    parser.add_argument("--model", default="tiny")
+    add_common_arguments(parser, requests=100, warmup=10, tokens=16,
+                         requests_help="measured requests per target and mode")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "parallel.json")
     asyncio.run(run(parser.parse_args()))
 

@@ -44,6 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
 from bench.latency import BENCH_KEY, percentile, start_litellm  # noqa: E402
 from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
 
@@ -199,12 +200,7 @@ async def run(args: argparse.Namespace) -> None:
     upstream = args.upstream
     try:
         if not upstream:
-            from gateway.demo_model import build_demo_model
-            from gateway.vllm_process import ManagedVLLM
-
-            vllm = ManagedVLLM(str(build_demo_model(workdir / "model")), served_model_name=args.model,
-                               dtype="float32", max_model_len=512)
-            await vllm.start()
+            vllm = await start_demo_vllm(workdir, args.model)
             upstream = vllm.base_url
         gateway = await asyncio.to_thread(start_gateway, args.policy, upstream,
                                           f"sqlite+aiosqlite:///{workdir / 'audit.db'}", workdir / "gateway.log")
@@ -230,14 +226,10 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--tokens", type=int, default=64)
+    add_common_arguments(parser, requests=200, warmup=10, tokens=64)
     parser.add_argument("--text", choices=sorted(TEXTS), default="prose",
                         help="what the model is made to stream: prose (no PII anchors) or numbers (digits, an "
                              "e-mail address and a phone number in every sentence)")
-    parser.add_argument("--upstream")
-    parser.add_argument("--model", default="tiny")
     parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "default.yaml")
     parser.add_argument("--litellm-bin", default=str(ROOT / ".venv-litellm/bin/litellm"))
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "streaming.json")
