@@ -13,53 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_KEY = "sk-guardgate-bench"  # LiteLLM's proxy refuses to start without a master key
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures.gateway import free_port, start_gateway, stop_gateway  # noqa: E402
-from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def start_litellm(binary: str, upstream: str, model: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    config = workdir / "litellm.yaml"
-    config.write_text(f"model_list:\n  - model_name: {model}\n    litellm_params:\n"
-                      f"      model: hosted_vllm/{model}\n      api_base: {upstream}/v1\n      api_key: none\n")
-    log = (workdir / "litellm.log").open("wb")
-    env = {**os.environ, "LITELLM_MASTER_KEY": BENCH_KEY, "LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DISABLE_SCHEMA_UPDATE": "true"}
-    proc = subprocess.Popen([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1",
-                             "--num_workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        if proc.poll() is not None:
-            raise RuntimeError(f"litellm exited: {(workdir / 'litellm.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("litellm did not start in 120 s")
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
 
 
 async def measure(targets: dict[str, str], model: str, tokens: int, requests: int, warmup: int) -> dict[str, list[float]]:
@@ -109,34 +72,11 @@ def main() -> None:
 
 async def run(args: argparse.Namespace) -> None:
     """One event loop for the whole run, so the managed vLLM's log forwarder keeps draining its pipe."""
-    workdir = Path(tempfile.mkdtemp(prefix="guardgate-bench-"))
-    vllm = None
-    upstream = args.upstream
-    gateway = litellm = None
-    try:
-        if not upstream:
-            vllm = await start_demo_vllm(workdir, args.model)
-            upstream = vllm.base_url
-        gateway = await asyncio.to_thread(start_gateway, args.policy, upstream,
-                                          f"sqlite+aiosqlite:///{workdir / 'audit.db'}", workdir / "gateway.log")
-        targets = {"direct": upstream, "guardgate": gateway.base_url}
-        if Path(args.litellm_bin).exists():
-            litellm, url = await asyncio.to_thread(start_litellm, args.litellm_bin, upstream, args.model, workdir)
-            targets["litellm"] = url
-        else:
-            print(f"LiteLLM not found at {args.litellm_bin}: run bench/setup-litellm.sh to compare against it")
-        timings = await measure(targets, args.model, args.tokens, args.requests, args.warmup)
-        rows = report(timings, args.tokens)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "results": rows},
-                                        indent=2))
-    finally:
-        if litellm:
-            os.killpg(litellm.pid, signal.SIGTERM)
-        if gateway:
-            stop_gateway(gateway)
-        if vllm:
-            await vllm.stop()
+    async with targets(args, {"guardgate": args.policy}, args.litellm_bin) as urls:
+        timings = await measure(urls, args.model, args.tokens, args.requests, args.warmup)
+    rows = report(timings, args.tokens)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "results": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
-from bench.latency import BENCH_KEY, percentile  # noqa: E402
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
 from bench.streaming import TEXT, one  # noqa: E402
-from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
 
 POLICY = ROOT / "bench" / "policies" / "screen-input.yaml"
 PROMPT = ("Here are the notes from Tuesday's planning meeting. The team agreed to move the release to the "
@@ -38,11 +35,11 @@ PROMPT = ("Here are the notes from Tuesday's planning meeting. The team agreed t
           "Please write a summary of these notes in five bullet points, plain and friendly. ")
 
 
-def parallel_variant(workdir: Path) -> Path:
+def parallel_variant() -> Path:
     """The same policy with parallel input checks, written beside the original so its list paths still resolve."""
     text = POLICY.read_text().replace("input:\n  rules:", "input:\n  mode: parallel\n  rules:", 1)
     assert "mode: parallel" in text
-    path = POLICY.with_name(f".parallel-{workdir.name}.yaml")
+    path = POLICY.with_name(f".parallel-{os.getpid()}.yaml")
     path.write_text(text)
     return path
 
@@ -89,31 +86,14 @@ def report(results: dict, tokens: int) -> dict:
 
 
 async def run(args: argparse.Namespace) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="guardgate-bench-"))
-    vllm = None
-    gateways = []
-    upstream = args.upstream
-    variant = parallel_variant(workdir)
+    variant = parallel_variant()
     try:
-        if not upstream:
-            vllm = await start_demo_vllm(workdir, args.model, max_model_len=1024)  # room for the long prompt
-            upstream = vllm.base_url
-        targets = {"direct": upstream}
-        for name, policy in (("sequential", POLICY), ("parallel", variant)):
-            gateway = await asyncio.to_thread(start_gateway, policy, upstream,
-                                              f"sqlite+aiosqlite:///{workdir / f'{name}.db'}",
-                                              workdir / f"{name}.log")
-            gateways.append(gateway)
-            targets[name] = gateway.base_url
-        rows = report(await measure(targets, args.model, args.tokens, args.requests, args.warmup), args.tokens)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, **rows}, indent=2))
+        async with targets(args, {"sequential": POLICY, "parallel": variant}, max_model_len=1024) as urls:
+            rows = report(await measure(urls, args.model, args.tokens, args.requests, args.warmup), args.tokens)
     finally:
         variant.unlink(missing_ok=True)
-        for gateway in gateways:
-            stop_gateway(gateway)
-        if vllm:
-            await vllm.stop()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, **rows}, indent=2))
 
 
 def main() -> None:

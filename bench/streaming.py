@@ -31,22 +31,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import add_common_arguments, start_demo_vllm  # noqa: E402
-from bench.latency import BENCH_KEY, percentile, start_litellm  # noqa: E402
-from tests.fixtures.gateway import start_gateway, stop_gateway  # noqa: E402
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
 
 TEXTS = {
     # Ordinary prose: nothing the default policy's recognizers could match, the common case.
@@ -195,33 +189,12 @@ def mean(values: list[float]) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="guardgate-bench-"))
-    vllm = gateway = litellm = None
-    upstream = args.upstream
-    try:
-        if not upstream:
-            vllm = await start_demo_vllm(workdir, args.model)
-            upstream = vllm.base_url
-        gateway = await asyncio.to_thread(start_gateway, args.policy, upstream,
-                                          f"sqlite+aiosqlite:///{workdir / 'audit.db'}", workdir / "gateway.log")
-        targets = {"direct": upstream, "guardgate": gateway.base_url}
-        if Path(args.litellm_bin).exists():
-            litellm, url = await asyncio.to_thread(start_litellm, args.litellm_bin, upstream, args.model, workdir)
-            targets["litellm"] = url
-        else:
-            print(f"LiteLLM not found at {args.litellm_bin}: run bench/setup-litellm.sh to compare against it")
-        results = await measure(targets, args.model, args.tokens, args.requests, args.warmup, TEXTS[args.text])
-        rows = report(results, args.tokens, args.text)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "text": args.text,
-                                         "results": rows}, indent=2))
-    finally:
-        if litellm:
-            os.killpg(litellm.pid, signal.SIGTERM)
-        if gateway:
-            stop_gateway(gateway)
-        if vllm:
-            await vllm.stop()
+    async with targets(args, {"guardgate": args.policy}, args.litellm_bin) as urls:
+        results = await measure(urls, args.model, args.tokens, args.requests, args.warmup, TEXTS[args.text])
+    rows = report(results, args.tokens, args.text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"tokens": args.tokens, "requests": args.requests, "text": args.text,
+                                     "results": rows}, indent=2))
 
 
 def main() -> None:
