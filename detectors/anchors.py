@@ -17,7 +17,7 @@ import re._parser as sre_parse
 from typing import Iterable, NamedTuple, Optional
 
 _MAX_CHARS = 32
-_COMMONNESS = {c: 50 for c in ".,;:'\"-!?()/"} | {":": 5}  # a wider class (say, all letters) is in every text and anchors nothing
+_COMMONNESS = {c: 50 for c in ".,;'\"-!?()/"} | {":": 5}  # a wider class (say, all letters) is in every text and anchors nothing
 
 
 class Need(NamedTuple):

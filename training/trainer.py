@@ -22,7 +22,11 @@ from torch import nn
 from detectors.classifier import ENTITY_TYPES, ClassifierDetector, ModelMeta, NgramNet, NgramScorer
 from detectors.textfeatures import NgramConfig, ngram_ids, split_windows
 from training.metrics import GroupMetrics, binary
+from policies.schema import ClassifierRule
 from training.recipes import Example
+
+# A rule that names no windows or threshold gets the schema's; train and measure with the same, by construction.
+_RULE_DEFAULTS = {f.name: f.default for f in msgspec.structs.fields(ClassifierRule)}
 
 
 class TrainConfig(msgspec.Struct, frozen=True):
@@ -33,8 +37,8 @@ class TrainConfig(msgspec.Struct, frozen=True):
     dim: int = 8
     hidden: int = 32
     ngrams: NgramConfig = NgramConfig(word_n=2)
-    window_chars: int = 256
-    overlap_chars: int = 64
+    window_chars: int = _RULE_DEFAULTS["window_chars"]
+    overlap_chars: int = _RULE_DEFAULTS["overlap_chars"]
     """Training windows and the windows metrics are measured with: the policy schema's defaults."""
     group_weight_power: float = 0.5
     """Each (group, label) weighs count**power in total, so big sets do not drown small ones."""
@@ -42,7 +46,7 @@ class TrainConfig(msgspec.Struct, frozen=True):
     """Share of a window's n-grams dropped at random in each training step, so no single n-gram carries a text."""
     positive_weight: float = 1.0
     """Total weight of the positives relative to the negatives'; below 1 trades recall for fewer false positives."""
-    threshold: float = 0.5
+    threshold: float = _RULE_DEFAULTS["threshold"]
     """The schema's default threshold, at which precision, recall and FPR are reported (never tuned on test)."""
 
 
