@@ -91,7 +91,7 @@ def _build_tokenizer(path: pathlib.Path) -> None:
         unk_token=SPECIAL_TOKENS[0],
         bos_token=SPECIAL_TOKENS[1],
         eos_token=SPECIAL_TOKENS[2],
-        model_max_length=1024,
+        model_max_length=8192,
     )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(str(path))
@@ -111,7 +111,7 @@ def _build_weights(path: pathlib.Path, seed: int) -> None:
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=2,
-        max_position_embeddings=1024,
+        max_position_embeddings=8192,
         tie_word_embeddings=True,
         bos_token_id=1,
         eos_token_id=2,

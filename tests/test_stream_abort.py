@@ -18,7 +18,10 @@ from tests.test_gateway_e2e import metric
 pytestmark = [pytest.mark.vllm]
 
 POLICIES = Path(__file__).parent / "policies" / "gateway"
-LONG = {"max_tokens": 480, "ignore_eos": True}
+# Long enough in time (about 16 s unaborted) that the engine cannot finish before the gateway aborts it. On this
+# two-core VM a runnable test thread sometimes waited over a second for a CPU while vLLM generated, and with 480
+# tokens the whole answer was done before the gateway could act on the first SSN.
+LONG = {"max_tokens": 8000, "ignore_eos": True}
 
 
 async def engine_metrics(vllm_server) -> str:

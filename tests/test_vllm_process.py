@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
 import pytest
 from openai import AsyncOpenAI
 
-from gateway.vllm_process import ManagedVLLM, VLLMStartError
+from gateway.vllm_process import ManagedVLLM, VLLMStartError, has_cuda_gpu
 from tests.fixtures.vllm import ENGINE_ARGS, require_vllm
 
 pytestmark = [pytest.mark.vllm]
@@ -87,6 +88,23 @@ async def test_metrics_expose_the_engine_gauges(vllm_server) -> None:
         body = (await http.get(vllm_server.metrics_url)).text
     for name in ("vllm:num_requests_running", "vllm:generation_tokens_total", "vllm:kv_cache_usage_perc"):
         assert name in body
+
+
+def test_the_cpu_engine_pins_no_thread_to_a_core(vllm_server) -> None:
+    """A pinned vLLM CPU worker starved any gateway thread that shared its core for seconds (see environment())."""
+    if has_cuda_gpu():
+        pytest.skip("the engine runs on a GPU here; CPU thread binding does not apply")
+    cores = os.sched_getaffinity(0)
+    pinned = {}
+    for pid in live_group_members(vllm_server.pid):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                allowed = os.sched_getaffinity(int(task.name))
+            except OSError:
+                continue  # the thread ended while we looked
+            if allowed != cores:
+                pinned[f"{pid}/{task.name}"] = sorted(allowed)
+    assert not pinned, f"engine threads pinned to a subset of {sorted(cores)}: {pinned}"
 
 
 async def test_missing_model_path_is_refused_before_spawning(tmp_path: Path) -> None:
