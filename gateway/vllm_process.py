@@ -37,6 +37,19 @@ def has_cuda_gpu() -> bool:
     return any(pathlib.Path("/dev").glob("nvidia[0-9]*"))
 
 
+def live_group_members(pgid: int) -> list[int]:
+    """Pids in process group `pgid` that have not died yet (zombies wait only for their reaper); Linux's /proc."""
+    members = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
@@ -239,6 +252,10 @@ class ManagedVLLM:
             log.info("vLLM: pid %d stopped with code %s", proc.pid, proc.returncode)
         # Workers orphaned by the server's exit are still in its group; none of them may outlive it.
         self._signal_group(proc.pid, signal.SIGKILL)
+        for _ in range(250):  # a killed process dies when next scheduled: on a busy machine, not at once
+            if not live_group_members(proc.pid):
+                break
+            await asyncio.sleep(0.02)
         await self._drain_reader()
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()

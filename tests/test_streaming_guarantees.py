@@ -25,9 +25,9 @@ SLOW = settings(max_examples=40, deadline=None, suppress_health_check=list(Healt
 
 
 @pytest.fixture(scope="module")
-def http(scripted_upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def http(scripted_server: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     audit = tmp_path_factory.mktemp("streaming") / "audit.db"
-    settings_ = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_upstream.base_url,
+    settings_ = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_server.base_url,
                          audit_url=f"sqlite+aiosqlite:///{audit}")
     with TestClient(create_app(settings_)) as client:
         yield client

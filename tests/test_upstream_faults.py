@@ -17,9 +17,9 @@ CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture(scope="module")
-def http(scripted_upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def http(scripted_server: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     audit = tmp_path_factory.mktemp("faults") / "audit.db"
-    settings = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_upstream.base_url,
+    settings = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_server.base_url,
                         audit_url=f"sqlite+aiosqlite:///{audit}", upstream_timeout_s=1.0)
     with TestClient(create_app(settings)) as client:
         yield client

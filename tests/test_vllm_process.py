@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 
-from gateway.vllm_process import ManagedVLLM, VLLMStartError, has_cuda_gpu
+from gateway.vllm_process import ManagedVLLM, VLLMStartError, has_cuda_gpu, live_group_members
 from tests.fixtures.vllm import ENGINE_ARGS, require_vllm
 
 pytestmark = [pytest.mark.vllm]
@@ -27,20 +27,6 @@ HI = [{"role": "user", "content": "hi"}]
 
 def force(text: str) -> dict:
     return {"structured_outputs": {"choice": [text]}}
-
-
-def live_group_members(pgid: int) -> set[int]:
-    """Pids of processes in the group that are not yet dead (zombies wait only for their reaper)."""
-    members = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended while we looked
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state != "Z":
-            members.add(int(stat.parent.name))
-    return members
 
 
 @pytest.fixture
@@ -138,6 +124,6 @@ async def test_stop_leaves_no_process_behind(demo_model_dir: Path) -> None:
         # The server plus at least its engine core: stop() must take care of the children too.
         assert len(live_group_members(pid)) >= 2
     assert vllm.returncode is not None
-    assert live_group_members(pid) == set()
+    assert live_group_members(pid) == []
     await vllm.stop()  # a second stop is a no-op
     assert vllm.returncode is not None
