@@ -40,6 +40,10 @@ class Detector(Protocol):
     It may define `may_find(text: str) -> bool` too: a cheap check, run on the event
     loop, that is False only when `detect_batch` would certainly find nothing and raise
     nothing for that text. The engine then skips the call (and its thread hop).
+
+    And `inline_chars: int`: batches up to that many characters in all are so quick to
+    analyse that the engine runs them on the event loop instead of in the pool. Only a
+    detector whose run time is bounded by its input (regexes with timeouts) may set it.
     """
 
     name: str

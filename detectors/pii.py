@@ -16,6 +16,7 @@ log = logging.getLogger("guardgate.detectors.pii")
 
 # Entities Presidio finds only through a spaCy NER model; with the blank pipeline they never fire.
 NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME", "GPE"})
+INLINE_CHARS = 256
 
 
 def _make_tldextract_offline() -> None:
@@ -88,6 +89,8 @@ class PiiDetector:
 
     name = "pii"
 
+    inline_chars: int
+
     def __init__(self, analyzer, entities: Sequence[str], threshold: float, language: str,
                  allow_list: Sequence[str] = (), max_chars: int = 100_000) -> None:
         self.version = f"presidio-{importlib.metadata.version('presidio-analyzer')}"
@@ -98,8 +101,14 @@ class PiiDetector:
         self._allow_list = list(allow_list)
         self._max_chars = max_chars
         self._ner = any(e in NER_ENTITIES for e in entities)
+        # Pattern recognizers on a few hundred characters take about 0.1 ms, less than the hop to the pool;
+        # NER takes milliseconds and always goes to the pool.
+        self.inline_chars = 0 if self._ner else INLINE_CHARS
         need = entities_need(analyzer, language, self._entities)
         self._anchor = anchors.anchor_regex(need) if need is not None else None
+        # Per entity too: Presidio then runs only the recognizers that could match this text. A prompt with an
+        # e-mail address but no digit runs one recognizer instead of ten (0.73 ms fell to about 0.2 ms).
+        self._entity_anchors = [(e, _anchor_of(analyzer, language, e)) for e in self._entities]
 
     def may_find(self, text: str) -> bool:
         """False only when no recognizer of this rule can match `text`: then analysing it is skipped."""
@@ -117,12 +126,20 @@ class PiiDetector:
             raise DetectorError(f"text of {len(text)} characters exceeds this rule's max_chars ({self._max_chars})")
         if not text or not self.may_find(text):
             return []
+        entities = [e for e, anchor in self._entity_anchors if anchor is None or anchor.search(text)]
+        if not entities:
+            return []
         results = self._analyzer.analyze(
-            text=text, language=self._language, entities=self._entities,
+            text=text, language=self._language, entities=entities,
             score_threshold=self._threshold, allow_list=self._allow_list or None,
         )
         return [Finding(entity_type=r.entity_type, start=r.start, end=r.end, score=float(r.score), detector=self.name)
                 for r in results]
+
+
+def _anchor_of(analyzer, language: str, entity: str) -> re.Pattern[str] | None:
+    need = entities_need(analyzer, language, [entity])
+    return anchors.anchor_regex(need) if need is not None else None
 
 
 def entities_need(analyzer, language: str, entities: Sequence[str]) -> anchors.MaybeNeed:

@@ -75,7 +75,10 @@ class Pipeline:
     async def screen(self, ex: Exchange, stage: StageName, slots: SlotSet) -> list[Verdict]:
         """Evaluate a stage over every slot, record it on the exchange, and write redactions back."""
         vault = ex.vault if stage == "input" else None
-        verdicts = await self.engine.evaluate(ex.policy, stage, [s.text for s in slots.slots], vault)
+        # In parallel mode the backend call must make progress meanwhile, so no rule may hold the event loop.
+        overlapped = stage == "input" and self.parallel(ex)
+        verdicts = await self.engine.evaluate(ex.policy, stage, [s.text for s in slots.slots], vault,
+                                              inline=not overlapped)
         items = [s.item for s in slots.slots]
         if stage == "input":
             ex.input_verdicts, ex.input_items = verdicts, items

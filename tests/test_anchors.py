@@ -115,6 +115,26 @@ def test_random_text_loses_no_english_result(text: str) -> None:
     assert_skips_lose_nothing("en", [text])
 
 
+def assert_narrowing_changes_nothing(language: str, texts: list[str]) -> None:
+    """A rule over every entity, which analyses only the entities a text could hold, finds what Presidio finds."""
+    analyzer = POOL.analyzer(language, None)
+    rule = PiiDetector(analyzer, all_entities(language), 0.0, language)
+    for text, findings in zip(texts, rule.detect_batch(texts)):
+        expected = analyzer.analyze(text=text, language=language, entities=all_entities(language), score_threshold=0.0)
+        assert sorted((f.entity_type, f.start, f.end, f.score) for f in findings) == \
+            sorted((r.entity_type, r.start, r.end, r.score) for r in expected), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts)
+def test_analysing_only_the_possible_entities_changes_no_result(text: str) -> None:
+    assert_narrowing_changes_nothing("en", [text])
+
+
+def test_analysing_only_the_possible_entities_changes_no_chinese_result() -> None:
+    assert_narrowing_changes_nothing("en", [item.text for item in generate(200, seed=11)])
+
+
 def test_generated_chinese_identifiers_lose_no_result() -> None:
     items = generate(400, seed=7)
     assert assert_skips_lose_nothing("en", [item.text for item in items]) > 400
@@ -125,3 +145,4 @@ def test_generated_chinese_identifiers_lose_no_result() -> None:
 def test_presidio_research_sentences_lose_no_result() -> None:
     dataset = load_dataset("presidio-synth", SHARED)
     assert assert_skips_lose_nothing("en", [item.text for item in dataset.items]) > 500
+    assert_narrowing_changes_nothing("en", [item.text for item in dataset.items])

