@@ -43,7 +43,8 @@ class Detector(Protocol):
 
     And `inline_chars: int`: batches up to that many characters in all are so quick to
     analyse that the engine runs them on the event loop instead of in the pool. Only a
-    detector whose run time is bounded by its input (regexes with timeouts) may set it.
+    detector whose run time is small and bounded for such input (fixed, known regexes, no
+    model) may set it: an inline call cannot be cut off at its deadline, only judged late.
     """
 
     name: str
