@@ -104,11 +104,12 @@ class PiiDetector:
         # Pattern recognizers on a few hundred characters take about 0.1 ms, less than the hop to the pool;
         # NER takes milliseconds and always goes to the pool.
         self.inline_chars = 0 if self._ner else INLINE_CHARS
-        need = entities_need(analyzer, language, self._entities)
-        self._anchor = anchors.anchor_regex(need) if need is not None else None
-        # Per entity too: Presidio then runs only the recognizers that could match this text. A prompt with an
-        # e-mail address but no digit runs one recognizer instead of ten (the benchmark prompt: 0.22 ms to 0.085 ms).
-        self._entity_anchors = [(e, _anchor_of(analyzer, language, e)) for e in self._entities]
+        # Per entity, so that Presidio runs only the recognizers that could match a text: a prompt with an e-mail
+        # address but no digit runs one recognizer instead of ten (the benchmark prompt: 0.22 ms to 0.085 ms).
+        # Their union, one regex, decides whether a text needs analysing at all.
+        needs = {e: entities_need(analyzer, language, [e]) for e in self._entities}
+        self._entity_anchors = [(e, _anchor(need)) for e, need in needs.items()]
+        self._anchor = _anchor(anchors.union(needs.values()))
 
     def may_find(self, text: str) -> bool:
         """False only when no recognizer of this rule can match `text`: then analysing it is skipped."""
@@ -137,8 +138,7 @@ class PiiDetector:
                 for r in results]
 
 
-def _anchor_of(analyzer, language: str, entity: str) -> re.Pattern[str] | None:
-    need = entities_need(analyzer, language, [entity])
+def _anchor(need: anchors.MaybeNeed) -> re.Pattern[str] | None:
     return anchors.anchor_regex(need) if need is not None else None
 
 
