@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 
 from litestar import Litestar, MediaType, Request, Response
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.exceptions import HTTPException
 
 from audit.metrics import GatewayMetrics
 from gateway.errors import GatewayError, error_body
 from gateway.lifespan import lifespan
 from gateway.middleware import add_request_id
-from gateway.pipeline import Pipeline
 from gateway.routes.generate import chat_completions, completions
 from gateway.routes.info import healthz, list_models, metrics, readyz
 from gateway.settings import Settings
@@ -25,7 +22,6 @@ def create_app(settings: Settings, metrics_registry: GatewayMetrics | None = Non
     gateway_metrics = metrics_registry or GatewayMetrics()
     return Litestar(
         route_handlers=[chat_completions, completions, list_models, healthz, readyz, metrics],
-        dependencies={"pipeline": Provide(_pipeline, sync_to_thread=False)},
         lifespan=[lifespan(settings, gateway_metrics)],
         before_send=[add_request_id],
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error, Exception: _internal_error},
@@ -33,10 +29,6 @@ def create_app(settings: Settings, metrics_registry: GatewayMetrics | None = Non
         openapi_config=None,
         logging_config=None,
     )
-
-
-def _pipeline(state: State) -> Pipeline:
-    return state.pipeline
 
 
 def _json_error(status: int, message: str, type_: str, code: str | None = None,

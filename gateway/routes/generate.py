@@ -14,7 +14,7 @@ from litestar.response import Stream
 from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
 from gateway.exchange import Exchange
 from gateway.middleware import request_id_of
-from gateway.pipeline import Pipeline
+from gateway.pipeline import Pipeline, pipeline_of
 from gateway.relay import relay
 from gateway.streaming import StreamRelay
 
@@ -23,13 +23,13 @@ JSON = "application/json"
 
 
 @post("/v1/chat/completions", status_code=200)
-async def chat_completions(request: Request, pipeline: Pipeline) -> Response[Any]:
-    return await _generate(request, pipeline, "/v1/chat/completions", chat=True)
+async def chat_completions(request: Request) -> Response[Any]:
+    return await _generate(request, pipeline_of(request), "/v1/chat/completions", chat=True)
 
 
 @post("/v1/completions", status_code=200)
-async def completions(request: Request, pipeline: Pipeline) -> Response[Any]:
-    return await _generate(request, pipeline, "/v1/completions", chat=False)
+async def completions(request: Request) -> Response[Any]:
+    return await _generate(request, pipeline_of(request), "/v1/completions", chat=False)
 
 
 async def _generate(request: Request, pipeline: Pipeline, route: str, chat: bool) -> Response[Any]:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.errors import NotReady
-from gateway.pipeline import Pipeline
+from gateway.pipeline import pipeline_of
 
 
 @get("/v1/models")
-async def list_models(pipeline: Pipeline) -> dict[str, Any]:
+async def list_models(request: Request) -> dict[str, Any]:
+    pipeline = pipeline_of(request)
     payload = await pipeline.upstream.get_json("/v1/models")
     allow = pipeline.policy.current.policy.limits.models
     data = [m for m in payload.get("data", []) if allow is None or m.get("id") in allow]
@@ -26,8 +27,9 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz")
-async def readyz(pipeline: Pipeline) -> dict[str, Any]:
+async def readyz(request: Request) -> dict[str, Any]:
     """Readiness: the backend answers, a policy is loaded and the audit log can be written."""
+    pipeline = pipeline_of(request)
     problems: list[str] = []
     if not await pipeline.upstream.healthy():
         problems.append(f"backend {pipeline.upstream.base_url} is not healthy")
@@ -43,6 +45,6 @@ async def readyz(pipeline: Pipeline) -> dict[str, Any]:
 
 
 @get("/metrics", media_type=CONTENT_TYPE_LATEST)
-async def metrics(pipeline: Pipeline) -> Response[bytes]:
-    return Response(generate_latest(pipeline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response[bytes]:
+    return Response(generate_latest(pipeline_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
