@@ -18,9 +18,9 @@ import time
 from typing import Any, AsyncIterator
 
 import anyio
-import httpx
 import msgspec
 
+from gateway.backend import UpstreamStream
 from gateway.channels import ArgumentsChannel, ContentChannel, RestorerFactory
 from gateway.errors import error_body
 from gateway.exchange import Exchange
@@ -58,7 +58,7 @@ class _Choice:
 
 
 class StreamRelay:
-    def __init__(self, pipeline: Pipeline, ex: Exchange, response: httpx.Response, chat: bool,
+    def __init__(self, pipeline: Pipeline, ex: Exchange, response: UpstreamStream, chat: bool,
                  restorer: RestorerFactory | None = None) -> None:
         self._pipeline = pipeline
         self._ex = ex
@@ -70,6 +70,7 @@ class StreamRelay:
         self._usage: dict[str, Any] | None = None
         self._outbox: list[dict[str, Any]] = []
         self._waiting_since: float | None = None  # arrival of the oldest backend chunk not yet answered
+        self._upstream_ended = False  # the backend sent its whole answer: its connection can be reused
         self.status = 200
 
     async def events(self) -> AsyncIterator[bytes]:
@@ -116,7 +117,7 @@ class StreamRelay:
         finally:
             reader.cancel()
             with anyio.CancelScope(shield=True):
-                await self._response.aclose()  # closing the backend stream aborts its generation
+                await self._response.close(ended=self._upstream_ended)  # closing it early aborts the generation
                 self._record()
                 await self._pipeline.finish(ex, self.status)
 
@@ -141,7 +142,7 @@ class StreamRelay:
         decoder = SSEDecoder()
         arrived = time.perf_counter()
         try:
-            async for chunk in self._response.aiter_raw():
+            async for chunk in self._response.chunks():
                 arrived = time.perf_counter()
                 for data in decoder.feed(chunk):
                     if data == b"[DONE]":
@@ -158,6 +159,7 @@ class StreamRelay:
     def _upstream_done(self, queue: asyncio.Queue[Any], arrived: float) -> None:
         ex = self._ex
         ex.upstream_seconds = arrived - ex.started - (ex.upstream_opened or 0.0)
+        self._upstream_ended = True
         queue.put_nowait((arrived, _END))
 
     def _choice(self, index: int) -> _Choice:

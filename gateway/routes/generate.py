@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Awaitable, TypeVar
 
 import asyncio
-import httpx
 import msgspec
 from litestar import Request, Response, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Stream
 
+from gateway.backend import UpstreamStream
 from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
 from gateway.exchange import Exchange
 from gateway.middleware import request_id_of
@@ -70,8 +70,8 @@ async def _parallel(request: Request, pipeline: Pipeline, ex: Exchange, route: s
         except BaseException:
             opening.cancel()
             opened = (await asyncio.gather(opening, return_exceptions=True))[0]
-            if isinstance(opened, httpx.Response):
-                await opened.aclose()  # closing the stream aborts the generation
+            if isinstance(opened, UpstreamStream):
+                await opened.close()  # closing the stream aborts the generation
             raise
         return await _stream_response(pipeline, ex, await opening, chat)
     backend = asyncio.ensure_future(_until_disconnect(request, relay(pipeline, ex, route, dict(body), chat)))
@@ -93,17 +93,17 @@ async def _open_stream(request: Request, pipeline: Pipeline, ex: Exchange, route
     return await _stream_response(pipeline, ex, response, chat)
 
 
-async def _stream_response(pipeline: Pipeline, ex: Exchange, response: httpx.Response, chat: bool) -> Response[Any]:
-    if response.status_code != 200:
+async def _stream_response(pipeline: Pipeline, ex: Exchange, response: UpstreamStream, chat: bool) -> Response[Any]:
+    if response.status != 200:
         try:
-            content = await response.aread()
+            content = await response.read()
         finally:
-            await response.aclose()
-        if response.status_code >= 500:
-            raise UpstreamError(f"The backend failed with HTTP {response.status_code}.")
-        ex.error = f"backend answered {response.status_code}"
-        await pipeline.finish(ex, response.status_code)
-        return Response(content, status_code=response.status_code, media_type=JSON)
+            await response.close(ended=True)
+        if response.status >= 500:
+            raise UpstreamError(f"The backend failed with HTTP {response.status}.")
+        ex.error = f"backend answered {response.status}"
+        await pipeline.finish(ex, response.status)
+        return Response(content, status_code=response.status, media_type=JSON)
     stream = StreamRelay(pipeline, ex, response, chat, ex.restorer())
     return Stream(stream.events(), media_type="text/event-stream",
                   headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
