@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import json
 from itertools import zip_longest
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from litestar.testing import TestClient
 
 from gateway import streaming
-from gateway.app import create_app
-from gateway.settings import DEFAULT_POLICY, Settings
 from tests.fixtures.scripted_upstream import Script, ScriptedUpstream, sse
 from tests.test_incremental_screen import PII, pieces
 
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "stream": False}
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture(scope="module")
-def http(scripted_server: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    audit = tmp_path_factory.mktemp("streaming") / "audit.db"
-    settings_ = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_server.base_url,
-                         audit_url=f"sqlite+aiosqlite:///{audit}")
-    with TestClient(create_app(settings_)) as client:
-        yield client
 
 
 def completion(choices: list[dict]) -> bytes:
@@ -76,25 +64,26 @@ def read_stream(body: str) -> tuple[dict[int, str], dict[int, dict[int, str]], d
     return content, arguments, finishes
 
 
-def both_ways(http: TestClient, upstream: ScriptedUpstream, messages: list[dict], stream_events: list,
+def both_ways(scripted_gateway: TestClient, upstream: ScriptedUpstream, messages: list[dict], stream_events: list,
               byte_cuts: list[int]) -> tuple[dict, str]:
     upstream.scripts.append(Script(body=completion(messages)))
-    whole = http.post("/v1/chat/completions", json=CHAT).json()
+    whole = scripted_gateway.post("/v1/chat/completions", json=CHAT).json()
     raw = b"".join(sse(*stream_events, "[DONE]"))
     upstream.scripts.append(Script(chunks=rechunk(raw, byte_cuts)))
-    streamed = http.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    streamed = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert streamed.status_code == 200
     return whole, streamed.text
 
 
 @SLOW
 @given(text=pieces, data=st.data())
-def test_streamed_content_equals_the_non_streamed_redaction(http, scripted_upstream, text: str, data) -> None:
+def test_streamed_content_equals_the_non_streamed_redaction(scripted_gateway, scripted_upstream, text: str,
+                                                             data) -> None:
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=20))
     byte_cuts = data.draw(st.lists(st.integers(0, 4 * len(text) + 400), max_size=20))
     events = [chunk(0, role="assistant", content=""), *[chunk(0, content=p) for p in split(text, cuts)],
               chunk(0, finish="stop")]
-    whole, body = both_ways(http, scripted_upstream, [{"content": text}], events, byte_cuts)
+    whole, body = both_ways(scripted_gateway, scripted_upstream, [{"content": text}], events, byte_cuts)
     content, _, finishes = read_stream(body)
     assert content[0] == whole["choices"][0]["message"]["content"]
     assert finishes == {0: ["stop"]}
@@ -104,7 +93,7 @@ def test_streamed_content_equals_the_non_streamed_redaction(http, scripted_upstr
 
 @SLOW
 @given(data=st.data())
-def test_tool_call_arguments_stream_redacted_and_valid_json(http, scripted_upstream, data) -> None:
+def test_tool_call_arguments_stream_redacted_and_valid_json(scripted_gateway, scripted_upstream, data) -> None:
     to = data.draw(st.sampled_from(PII))
     arguments = json.dumps({"to": to, "body": f"card 4111 1111 1111 1111, é {to}", "n": 4111111111111111,
                             "tags": ["x", to]}, ensure_ascii=data.draw(st.booleans()))
@@ -115,7 +104,7 @@ def test_tool_call_arguments_stream_redacted_and_valid_json(http, scripted_upstr
                                     "function": {"name": "send_mail", "arguments": ""}}]),
               *[chunk(0, tool_calls=[{"index": 0, "function": {"arguments": p}}]) for p in split(arguments, cuts)],
               chunk(0, finish="tool_calls")]
-    whole, body = both_ways(http, scripted_upstream, [{"content": None, "tool_calls": [call]}], events, [])
+    whole, body = both_ways(scripted_gateway, scripted_upstream, [{"content": None, "tool_calls": [call]}], events, [])
     _, streamed_args, finishes = read_stream(body)
     whole_args = whole["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
     assert streamed_args[0][0] == whole_args
@@ -125,26 +114,26 @@ def test_tool_call_arguments_stream_redacted_and_valid_json(http, scripted_upstr
     assert finishes == {0: ["tool_calls"]}
 
 
-def test_every_choice_is_screened_on_its_own(http, scripted_upstream) -> None:
+def test_every_choice_is_screened_on_its_own(scripted_gateway, scripted_upstream) -> None:
     texts = ["Mail jane.roe@example.org now.", "Call +1 415-555-0100 later."]
     events = [chunk(0, role="assistant", content=""), chunk(1, role="assistant", content="")]
     for a, b in zip_longest(split(texts[0], list(range(0, 40, 3))), split(texts[1], list(range(0, 40, 4)))):
         events += [chunk(0, content=a or ""), chunk(1, content=b or "")]
     events += [chunk(0, finish="stop"), chunk(1, finish="length")]
-    whole, body = both_ways(http, scripted_upstream, [{"content": t} for t in texts], events, [])
+    whole, body = both_ways(scripted_gateway, scripted_upstream, [{"content": t} for t in texts], events, [])
     content, _, finishes = read_stream(body)
     assert content == {0: "Mail <EMAIL_ADDRESS> now.", 1: "Call <PHONE_NUMBER> later."}
     assert [c["message"]["content"] for c in whole["choices"]] == [content[0], content[1]]
     assert finishes == {0: ["stop"], 1: ["length"]}
 
 
-def test_usage_chunk_comes_last_before_done(http, scripted_upstream) -> None:
+def test_usage_chunk_comes_last_before_done(scripted_gateway, scripted_upstream) -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     events = [chunk(0, role="assistant", content=""), chunk(0, content="hello"), chunk(0, finish="stop"),
               {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "tiny", "choices": [],
                "usage": usage}]
     scripted_upstream.scripts.append(Script(chunks=sse(*events, "[DONE]")))
-    body = http.post("/v1/chat/completions", json={**CHAT, "stream": True,
+    body = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True,
                                                     "stream_options": {"include_usage": True}}).text
     data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {")]
     assert data[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
@@ -165,9 +154,9 @@ def contents(body: str) -> list[str]:
     (0.0, ["".join(WORDS)]),  # screening is behind: the backlog goes out in one step
 ])
 def test_chunks_that_arrive_together_keep_their_boundaries_while_screening_keeps_up(
-        http, scripted_upstream, monkeypatch, budget_s: float, expected: list[str]) -> None:
+        scripted_gateway, scripted_upstream, monkeypatch, budget_s: float, expected: list[str]) -> None:
     monkeypatch.setattr(streaming, "COALESCE_AFTER_S", budget_s)
     events = [chunk(0, role="assistant", content=""), *(chunk(0, content=w) for w in WORDS), chunk(0, finish="stop")]
     scripted_upstream.scripts.append(Script(chunks=[b"".join(sse(*events, "[DONE]"))]))  # one write: one backlog
-    body = http.post("/v1/chat/completions", json={**CHAT, "stream": True}).text
+    body = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True}).text
     assert contents(body) == expected

@@ -6,25 +6,12 @@ first token. The scripted upstream records each request's client address, one pe
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.settings import DEFAULT_POLICY, Settings
 from tests.fixtures.scripted_upstream import Script, ScriptedUpstream, sse
 from tests.test_streaming_guarantees import contents
 from tests.test_upstream_faults import CHAT, chunk
-
-
-@pytest.fixture(scope="module")
-def http(scripted_server: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    audit = tmp_path_factory.mktemp("connections") / "audit.db"
-    settings = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_server.base_url,
-                        audit_url=f"sqlite+aiosqlite:///{audit}")
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def streamed_answer(text: str) -> Script:
@@ -32,24 +19,25 @@ def streamed_answer(text: str) -> Script:
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["streamed", "non-streamed"])
-def test_consecutive_requests_share_one_backend_connection(http: TestClient, scripted_upstream: ScriptedUpstream,
+def test_consecutive_requests_share_one_backend_connection(scripted_gateway: TestClient,
+                                                           scripted_upstream: ScriptedUpstream,
                                                            stream: bool) -> None:
     for text in ("First answer.", "Second answer.", "Third answer."):
         script = streamed_answer(text) if stream else Script(body=_completion(text))
         scripted_upstream.scripts.append(script)
-        response = http.post("/v1/chat/completions", json={**CHAT, "stream": stream})
+        response = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": stream})
         assert response.status_code == 200
         got = "".join(contents(response.text)) if stream else response.json()["choices"][0]["message"]["content"]
         assert got == text
     assert len(set(scripted_upstream.peers[-3:])) == 1
 
 
-def test_a_stream_cut_by_the_backend_does_not_poison_the_next_request(http: TestClient,
+def test_a_stream_cut_by_the_backend_does_not_poison_the_next_request(scripted_gateway: TestClient,
                                                                       scripted_upstream: ScriptedUpstream) -> None:
     scripted_upstream.scripts.append(Script(chunks=sse(chunk("", role="assistant"), chunk("Half an")), cut=True))
     scripted_upstream.scripts.append(streamed_answer("A whole answer."))
-    assert '"upstream_error"' in http.post("/v1/chat/completions", json={**CHAT, "stream": True}).text
-    response = http.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    assert '"upstream_error"' in scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True}).text
+    response = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert "".join(contents(response.text)) == "A whole answer."
     assert scripted_upstream.peers[-1] != scripted_upstream.peers[-2]  # the broken connection was dropped
 

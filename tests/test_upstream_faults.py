@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
-import pytest
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.settings import DEFAULT_POLICY, Settings
 from tests.fixtures.scripted_upstream import Script, ScriptedUpstream, sse
 from tests.test_streaming_guarantees import contents
 
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture(scope="module")
-def http(scripted_server: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    audit = tmp_path_factory.mktemp("faults") / "audit.db"
-    settings = Settings(policy_path=DEFAULT_POLICY, upstream_url=scripted_server.base_url,
-                        audit_url=f"sqlite+aiosqlite:///{audit}", upstream_timeout_s=1.0)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def chunk(content: str | None = None, finish: str | None = None, role: str | None = None) -> dict:
@@ -31,41 +16,43 @@ def chunk(content: str | None = None, finish: str | None = None, role: str | Non
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
-def test_a_hanging_backend_gets_504(http: TestClient, scripted_upstream: ScriptedUpstream) -> None:
+def test_a_hanging_backend_gets_504(scripted_gateway: TestClient, scripted_upstream: ScriptedUpstream) -> None:
     scripted_upstream.scripts.append(Script(hang_s=5, body=b"{}"))
-    response = http.post("/v1/chat/completions", json=CHAT)
+    response = scripted_gateway.post("/v1/chat/completions", json=CHAT)
     assert response.status_code == 504
     assert response.json()["error"]["type"] == "upstream_timeout"
 
 
-def test_a_failing_backend_gets_502(http: TestClient, scripted_upstream: ScriptedUpstream) -> None:
+def test_a_failing_backend_gets_502(scripted_gateway: TestClient, scripted_upstream: ScriptedUpstream) -> None:
     scripted_upstream.scripts.append(Script(status=500, body=b"boom"))
-    response = http.post("/v1/chat/completions", json=CHAT)
+    response = scripted_gateway.post("/v1/chat/completions", json=CHAT)
     assert response.status_code == 502
     assert response.json()["error"]["type"] == "upstream_error"
 
 
-def test_backend_client_errors_pass_through_unchanged(http: TestClient, scripted_upstream: ScriptedUpstream) -> None:
+def test_backend_client_errors_pass_through_unchanged(scripted_gateway: TestClient,
+                                                      scripted_upstream: ScriptedUpstream) -> None:
     body = b'{"error": {"message": "max_tokens too large", "type": "BadRequestError", "code": 400}}'
     scripted_upstream.scripts.append(Script(status=400, body=body))
-    response = http.post("/v1/chat/completions", json=CHAT)
+    response = scripted_gateway.post("/v1/chat/completions", json=CHAT)
     assert response.status_code == 400 and response.content == body
 
 
-def test_a_stream_cut_midway_ends_with_an_error_event_and_done(http: TestClient,
+def test_a_stream_cut_midway_ends_with_an_error_event_and_done(scripted_gateway: TestClient,
                                                                 scripted_upstream: ScriptedUpstream) -> None:
     chunks = sse(chunk("", role="assistant"), chunk("Mail jane.roe@"))
     scripted_upstream.scripts.append(Script(chunks=chunks, cut=True))
-    response = http.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    response = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert response.status_code == 200
     assert "jane.roe@" not in response.text  # nothing unscreened escapes
     assert '"upstream_error"' in response.text
     assert response.text.endswith("data: [DONE]\n\n")
 
 
-def test_sse_split_inside_events_is_reassembled(http: TestClient, scripted_upstream: ScriptedUpstream) -> None:
+def test_sse_split_inside_events_is_reassembled(scripted_gateway: TestClient,
+                                                scripted_upstream: ScriptedUpstream) -> None:
     whole = b"".join(sse(chunk("", role="assistant"), chunk("Write to jane.roe@example.org"), chunk(finish="stop"),
                          "[DONE]"))
     scripted_upstream.scripts.append(Script(chunks=[whole[i:i + 7] for i in range(0, len(whole), 7)]))
-    response = http.post("/v1/chat/completions", json={**CHAT, "stream": True})
+    response = scripted_gateway.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert "".join(contents(response.text)) == "Write to <EMAIL_ADDRESS>" and "jane.roe" not in response.text
