@@ -34,6 +34,32 @@ def add_common_arguments(parser: argparse.ArgumentParser, requests: int, warmup:
     parser.add_argument("--tokens", type=int, default=tokens, help="completion tokens per request")
     parser.add_argument("--upstream", help="an already running backend; default: start vLLM on the demo model")
     parser.add_argument("--model", default="tiny", help="the model name the backend serves")
+    parser.add_argument("--compare-rev", metavar="REV",
+                        help="also run the gateway as it was at this git commit, in the same run (e.g. HEAD~3): "
+                             "the backend's run-to-run drift then cannot pass for a change in the code")
+
+
+def checkout(rev: str, path: Path) -> Path:
+    """A detached git worktree of `rev` (it shares this checkout's .venv: only the code differs)."""
+    try:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True,
+                       capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"--compare-rev {rev}: git could not check it out: {exc.stderr.strip()}") from exc
+    return path
+
+
+def remove_checkout(path: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False,
+                   capture_output=True)
+
+
+def rotated(targets: dict[str, str], round_: int) -> list[tuple[str, str]]:
+    """The targets in the order round `round_` visits them: each round starts one further on, so whatever the
+    backend does after a request (or before the first of a round) falls on every target alike."""
+    order = list(targets.items())
+    shift = round_ % len(order)
+    return order[shift:] + order[:shift]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -80,18 +106,28 @@ def start_litellm(binary: str, upstream: str, model: str, workdir: Path) -> tupl
 @asynccontextmanager
 async def targets(args: argparse.Namespace, gateways: dict[str, Path], litellm_bin: str | None = None,
                   max_model_len: int = 512) -> AsyncIterator[dict[str, str]]:
-    """Base URLs by name: `direct`, one guardgate per (name, policy) in `gateways`, and `litellm` when installed."""
+    """Base URLs by name: `direct`, one guardgate per (name, policy) in `gateways`, and `litellm` when installed.
+
+    With `--compare-rev REV`, each gateway also runs as it was at that commit, as `NAME@REV`.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="guardgate-bench-"))
     async with AsyncExitStack() as stack:
+        sources = {name: (policy, ROOT) for name, policy in gateways.items()}
+        if getattr(args, "compare_rev", None):
+            earlier = checkout(args.compare_rev, workdir / "earlier")
+            stack.callback(remove_checkout, earlier)
+            sources.update({f"{name}@{args.compare_rev}": (earlier / policy.resolve().relative_to(ROOT), earlier)
+                            for name, policy in gateways.items()})
         upstream = args.upstream
         if not upstream:
             vllm = await start_demo_vllm(workdir, args.model, max_model_len)
             stack.push_async_callback(vllm.stop)
             upstream = vllm.base_url
         urls = {"direct": upstream}
-        for name, policy in gateways.items():
+        for name, (policy, source) in sources.items():
             gateway = await asyncio.to_thread(start_gateway, policy, upstream,
-                                              f"sqlite+aiosqlite:///{workdir / f'{name}.db'}", workdir / f"{name}.log")
+                                              f"sqlite+aiosqlite:///{workdir / f'{name}.db'}", workdir / f"{name}.log",
+                                              source=source)
             stack.callback(stop_gateway, gateway)
             urls[name] = gateway.base_url
         if litellm_bin and Path(litellm_bin).exists():

@@ -1,7 +1,7 @@
 """Added latency of guardgate against the backend direct and LiteLLM's proxy, in one run.
 
 Concurrency 1, non-streamed chat completions of exactly N tokens (ignore_eos), the default
-policy. Requests are interleaved (direct, guardgate, litellm, direct, ...) so drift hits all alike.
+policy. Requests are interleaved, each round starting at the next target, so drift hits all alike.
 Prints a Markdown table and writes JSON; the ratios are the result, not any absolute number.
 
     python bench/latency.py --requests 300 --tokens 16
@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, rotated, targets  # noqa: E402
 
 
 async def measure(targets: dict[str, str], model: str, tokens: int, requests: int, warmup: int) -> dict[str, list[float]]:
@@ -31,7 +31,7 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
     timings: dict[str, list[float]] = {name: [] for name in targets}
     async with httpx.AsyncClient(timeout=60) as http:
         for i in range(warmup + requests):
-            for name, url in targets.items():
+            for name, url in rotated(targets, i):
                 started = time.perf_counter()
                 response = await http.post(f"{url}/v1/chat/completions", json=body,
                                            headers={"authorization": f"Bearer {BENCH_KEY}"})

@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, rotated, targets  # noqa: E402
 from bench.streaming import TEXT, one  # noqa: E402
 
 POLICY = ROOT / "bench" / "policies" / "screen-input.yaml"
@@ -59,7 +59,7 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
     results = {name: {"ttft": [], "total": []} for name in targets}
     async with httpx.AsyncClient(timeout=60, headers={"authorization": f"Bearer {BENCH_KEY}"}) as http:
         for i in range(warmup + requests):
-            for name, url in targets.items():
+            for name, url in rotated(targets, i):
                 ttft = (await one(http, url, streamed))["ttft"]
                 total = await total_ms(http, url, whole)
                 if i >= warmup:

@@ -40,7 +40,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, targets  # noqa: E402
+from bench.common import BENCH_KEY, ROOT, add_common_arguments, percentile, rotated, targets  # noqa: E402
 
 TEXTS = {
     # Ordinary prose: nothing the default policy's recognizers could match, the common case.
@@ -97,6 +97,17 @@ def added_histogram(metrics: str) -> dict[str, list[tuple[float, float]]]:
     return {at: sorted(b) for at, b in buckets.items()}
 
 
+def bucket_counts(before: list[tuple[float, float]], after: list[tuple[float, float]]) -> dict[str, float]:
+    """Observations per bucket made between two scrapes, keyed by "lower-upper ms": where a p99 really lies."""
+    old, counts, lower, below = dict(before), {}, 0.0, 0.0
+    for le, cumulative in after:
+        cumulative -= old.get(le, 0.0)
+        if cumulative > below:
+            counts[f"{lower * 1000:g}-{le * 1000:g}"] = cumulative - below
+        lower, below = le, cumulative
+    return counts
+
+
 def bucket_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float | None:
     """Prometheus' histogram_quantile over the observations made between two scrapes, in milliseconds."""
     old = dict(before)
@@ -123,28 +134,32 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
             "messages": [{"role": "user", "content": "Summarise the meeting for jane.roe@example.org."}]}
     results = {name: {**{m: [] for m in METRICS}, "chunks": []} for name in targets}
     async with httpx.AsyncClient(timeout=60, headers={"authorization": f"Bearer {BENCH_KEY}"}) as http:
-        metrics_url = f"{targets['guardgate']}/metrics"
+        gateways = [name for name in targets if name.startswith("guardgate")]
         for i in range(warmup + requests):
             if i == warmup:
-                before = added_histogram((await http.get(metrics_url)).text)
-            for name, url in targets.items():
+                before = {g: added_histogram((await http.get(f"{targets[g]}/metrics")).text) for g in gateways}
+            for name, url in rotated(targets, i):
                 sample = await one(http, url, body)
                 if i >= warmup:
                     for key, value in sample.items():
                         results[name][key].extend(value) if isinstance(value, list) else results[name][key].append(value)
-        after = added_histogram((await http.get(metrics_url)).text)
-    results["guardgate"]["added_by_gateway"] = {
-        at: {"p50_ms": bucket_quantile(before.get(at, []), after[at], 0.5),
-             "p99_ms": bucket_quantile(before.get(at, []), after[at], 0.99),
-             "count": after[at][-1][1] - dict(before.get(at, [])).get(float("inf"), 0.0)} for at in after}
+        after = {g: added_histogram((await http.get(f"{targets[g]}/metrics")).text) for g in gateways}
+    for g in gateways:
+        old, new = before[g], after[g]
+        results[g]["added_by_gateway"] = {
+            at: {"p50_ms": bucket_quantile(old.get(at, []), new[at], 0.5),
+                 "p99_ms": bucket_quantile(old.get(at, []), new[at], 0.99),
+                 "count": new[at][-1][1] - dict(old.get(at, [])).get(float("inf"), 0.0),
+                 "buckets": bucket_counts(old.get(at, []), new[at])} for at in new}
     return results
 
 
 def paired_beyond_holdback(results: dict, name: str) -> dict[str, float]:
     """Per round, this target's first byte minus the direct first word of the same round, as p50/p99.
 
-    Rounds send to every target back to back, so drift cancels within a pair; the backend's own
-    per-request jitter does not, which is why a few hundred rounds are needed for a stable p50.
+    Rounds send to every target back to back, in an order that rotates, so drift cancels within a
+    pair; the backend's own per-request jitter does not, which is why a few hundred rounds are
+    needed for a stable p50.
     """
     pairs = [t - d for t, d in zip(results[name]["ttft"], results["direct"]["first_word"])]
     return {"p50": round(percentile(pairs, 0.5), 3), "p99": round(percentile(pairs, 0.99), 3)}
@@ -186,14 +201,16 @@ def report(results: dict, tokens: int, text_name: str = "prose", policy: str = "
         extra, paired = row["ttft_beyond_holdback_ms"], row["ttft_beyond_holdback_paired_ms"]
         print(f"| {name} | {row['content_chunks_per_request']} | {extra['p50']} / {extra['p99']} | "
               f"{paired['p50']} / {paired['p99']} |")
-    added = rows["guardgate"]["added_by_gateway"]
     print("\nAdded by the gateway beyond the hold-back (its guardgate_stream_added_seconds histogram):\n")
-    print("| chunk | observations | p50 ms | p99 ms |\n|---|---|---|---|")
-    for at in ("first", "chunk"):
-        m = added.get(at, {})
-        p50, p99 = m.get("p50_ms"), m.get("p99_ms")
-        print(f"| {at} | {m.get('count', 0):.0f} | {p50 if p50 is None else round(p50, 3)} | "
-              f"{p99 if p99 is None else round(p99, 3)} |")
+    print("| target | chunk | observations | p50 ms | p99 ms | over 10 ms, by bucket |\n|---|---|---|---|---|---|")
+    for name, row in rows.items():
+        for at in ("first", "chunk") if "added_by_gateway" in row else ():
+            m = row["added_by_gateway"].get(at, {})
+            p50, p99 = m.get("p50_ms"), m.get("p99_ms")
+            slow = ", ".join(f"{n:.0f} in {span}" for span, n in m.get("buckets", {}).items()
+                             if float(span.split("-")[0]) >= 10)
+            print(f"| {name} | {at} | {m.get('count', 0):.0f} | {p50 if p50 is None else round(p50, 3)} | "
+                  f"{p99 if p99 is None else round(p99, 3)} | {slow or 'none'} |")
     return rows
 
 
