@@ -87,7 +87,10 @@ def word_ends(arrivals: list[tuple[float, str]]) -> list[float]:
 METRICS = ("ttft", "first_word", "word_gap", "chunk_gap", "total")
 
 
-def added_histogram(metrics: str) -> dict[str, list[tuple[float, float]]]:
+Buckets = list[tuple[float, float]]  # cumulative (upper bound in seconds, count), as Prometheus exposes them
+
+
+def added_histogram(metrics: str) -> dict[str, Buckets]:
     """Cumulative (upper bound, count) buckets of guardgate_stream_added_seconds, per `at` label."""
     buckets: dict[str, list[tuple[float, float]]] = {}
     pattern = re.compile(r'^guardgate_stream_added_seconds_bucket\{([^}]*)\} ([0-9.e+-]+)$', re.M)
@@ -97,24 +100,35 @@ def added_histogram(metrics: str) -> dict[str, list[tuple[float, float]]]:
     return {at: sorted(b) for at, b in buckets.items()}
 
 
-def bucket_counts(before: list[tuple[float, float]], after: list[tuple[float, float]]) -> dict[str, float]:
-    """Observations per bucket made between two scrapes, keyed by "lower-upper ms": where a p99 really lies."""
-    old, counts, lower, below = dict(before), {}, 0.0, 0.0
-    for le, cumulative in after:
-        cumulative -= old.get(le, 0.0)
-        if cumulative > below:
-            counts[f"{lower * 1000:g}-{le * 1000:g}"] = cumulative - below
-        lower, below = le, cumulative
-    return counts
-
-
-def bucket_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float | None:
-    """Prometheus' histogram_quantile over the observations made between two scrapes, in milliseconds."""
+def observed_between(before: Buckets, after: Buckets) -> Buckets:
+    """The cumulative buckets of the observations made between two scrapes."""
     old = dict(before)
-    counts = [(le, n - old.get(le, 0.0)) for le, n in after]
+    return [(le, n - old.get(le, 0.0)) for le, n in after]
+
+
+def bucket_counts(counts: Buckets) -> dict[str, float]:
+    """Observations per bucket, keyed by "lower-upper ms": where a p99 really lies."""
+    spans, lower, below = {}, 0.0, 0.0
+    for le, cumulative in counts:
+        if cumulative > below:
+            spans[f"{lower * 1000:g}-{le * 1000:g}"] = cumulative - below
+        lower, below = le, cumulative
+    return spans
+
+
+def bucket_quantile(counts: Buckets, q: float) -> float | None:
+    """Prometheus' histogram_quantile over cumulative buckets, in milliseconds."""
     total = counts[-1][1] if counts else 0
     if not total:
         return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, cumulative in counts:
+        if cumulative >= rank:
+            if le == float("inf"):
+                return lower * 1000
+            return (lower + (le - lower) * (rank - below) / max(cumulative - below, 1e-9)) * 1000
+        lower, below = le, cumulative
+    return None
     rank, lower, below = q * total, 0.0, 0.0
     for le, cumulative in counts:
         if cumulative >= rank:
@@ -145,12 +159,10 @@ async def measure(targets: dict[str, str], model: str, tokens: int, requests: in
                         results[name][key].extend(value) if isinstance(value, list) else results[name][key].append(value)
         after = {g: added_histogram((await http.get(f"{targets[g]}/metrics")).text) for g in gateways}
     for g in gateways:
-        old, new = before[g], after[g]
+        observed = {at: observed_between(before[g].get(at, []), buckets) for at, buckets in after[g].items()}
         results[g]["added_by_gateway"] = {
-            at: {"p50_ms": bucket_quantile(old.get(at, []), new[at], 0.5),
-                 "p99_ms": bucket_quantile(old.get(at, []), new[at], 0.99),
-                 "count": new[at][-1][1] - dict(old.get(at, [])).get(float("inf"), 0.0),
-                 "buckets": bucket_counts(old.get(at, []), new[at])} for at in new}
+            at: {"p50_ms": bucket_quantile(counts, 0.5), "p99_ms": bucket_quantile(counts, 0.99),
+                 "count": counts[-1][1], "buckets": bucket_counts(counts)} for at, counts in observed.items()}
     return results
 
 
