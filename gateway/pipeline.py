@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import msgspec
-from litestar import Request
 
 from audit.metrics import GatewayMetrics
 from audit.store import AuditStore
@@ -138,11 +137,6 @@ class Pipeline:
             await self.audit.submit(ex.record(status))
         except Exception:  # noqa: BLE001 - the store counts its own failures; a response must not fail on them
             log.exception("audit submit failed for request %s", ex.request_id)
-
-
-def pipeline_of(request: Request) -> Pipeline:
-    """The app's pipeline, set by the lifespan (read from state: Litestar 2.25 deprecates the inferred dependency)."""
-    return request.app.state.pipeline
 
 
 def _decode(raw: bytes, view: type[ChatRequest] | type[CompletionRequest]) -> dict[str, Any]:

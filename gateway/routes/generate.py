@@ -14,7 +14,8 @@ from gateway.backend import UpstreamStream
 from gateway.errors import ClientDisconnected, GatewayError, PayloadTooLarge, UpstreamError
 from gateway.exchange import Exchange
 from gateway.middleware import request_id_of
-from gateway.pipeline import Pipeline, pipeline_of
+from gateway.pipeline import Pipeline
+from gateway.routes import pipeline_of
 from gateway.relay import relay
 from gateway.streaming import StreamRelay
 

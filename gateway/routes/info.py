@@ -8,7 +8,7 @@ from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.errors import NotReady
-from gateway.pipeline import pipeline_of
+from gateway.routes import pipeline_of
 
 
 @get("/v1/models")
